@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// skiff: an OCI container runtime. No package dependencies: see README "Dependencies" for why
+// swift-argument-parser and Foundation are not used (start-up time and RSS, runc's flag grammar).
+import PackageDescription
+
+let package = Package(
+    name: "skiff",
+    products: [
+        .executable(name: "skiff", targets: ["skiff"]),
+    ],
+    targets: [
+        // Thin CLI: argument parsing, output, exit codes. One file per verb.
+        .executableTarget(
+            name: "skiff",
+            dependencies: ["SkiffRuntime", "SkiffSpec"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // Lifecycle, state machine, one file per spec section (plan + apply).
+        .target(name: "SkiffRuntime", dependencies: ["SkiffSpec", "SkiffSystem"]),
+        // Pure config/state/features model; JSON; validation with JSON paths. No syscalls.
+        .target(name: "SkiffSpec"),
+        // The only Swift layer over C and Glibc.
+        .target(name: "SkiffSystem", dependencies: ["CSkiffSys", "CSeccomp", "CCap"]),
+        // Raw syscalls and the code between clone and exec.
+        .target(name: "CSkiffSys"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        .testTarget(name: "SkiffSpecTests", dependencies: ["SkiffSpec"]),
+        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffSpec", "SkiffSystem"]),
+        // Root integration tests: drive the built binary ($SKIFF_BIN, else .build/release or
+        // .build/debug skiff) on spec-fixtures bundles. No dependency on the executable target:
+        // it links statically and cannot be linked into a test bundle.
+        .testTarget(name: "SkiffIntegrationTests"),
+    ]
+)

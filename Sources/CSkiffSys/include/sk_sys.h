@@ -1,0 +1,100 @@
+// CSkiffSys: raw Linux syscalls Swift cannot call directly (variadic, macros, new
+// syscalls glibc does not wrap) and the small pieces that must be C. Every symbol is
+// prefixed sk_. Functions return -1 and leave errno set on failure, like libc.
+#ifndef SK_SYS_H
+#define SK_SYS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+// ---- errno --------------------------------------------------------------------------
+int sk_errno(void);
+void sk_set_errno(int value);
+
+// ---- processes ------------------------------------------------------------------------
+// Forks (fork semantics: the child returns 0 on a copy of the stack) into new namespaces.
+// Uses clone3 when available, so cgroup_fd >= 0 means CLONE_INTO_CGROUP; *pidfd receives
+// a pidfd when pidfd != NULL (CLONE_PIDFD). Falls back to clone(2) when clone3 is missing
+// (then cgroup placement must be done by the caller and *pidfd is -1).
+pid_t sk_clone(uint64_t flags, int cgroup_fd, int *pidfd);
+int sk_pidfd_open(pid_t pid, unsigned int flags);
+int sk_pidfd_send_signal(int pidfd, int sig);
+int sk_wait_exited(int status);      // WIFEXITED
+int sk_wait_exitstatus(int status);  // WEXITSTATUS
+int sk_wait_signaled(int status);    // WIFSIGNALED
+int sk_wait_termsig(int status);     // WTERMSIG
+int sk_prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
+int sk_close_range(unsigned int first, unsigned int last, unsigned int flags);
+int sk_personality(unsigned long persona);
+
+// ---- namespaces -----------------------------------------------------------------------
+int sk_setns(int fd, int nstype);
+int sk_unshare(int flags);
+
+// ---- files and mounts -----------------------------------------------------------------
+int sk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+int sk_pivot_root(const char *new_root, const char *put_old);
+int sk_open_tree(int dirfd, const char *path, unsigned int flags);
+int sk_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags);
+int sk_fsopen(const char *fsname, unsigned int flags);
+int sk_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
+int sk_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
+int sk_mount_setattr_flags(int dirfd, const char *path, unsigned int flags, uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+int sk_mknodat(int dirfd, const char *path, mode_t mode, uint32_t major, uint32_t minor);
+uint32_t sk_major(uint64_t dev);
+uint32_t sk_minor(uint64_t dev);
+long sk_statfs_type(int fd);          // f_type of the filesystem holding fd, -1 on error
+int sk_fcntl_int(int fd, int cmd, int arg);
+int sk_ioctl_int(int fd, unsigned long request, int arg);
+int sk_ioctl_ptr(int fd, unsigned long request, void *arg);
+int sk_memfd_create(const char *name, unsigned int flags);
+int sk_pipe2(int fds[2], int flags);
+struct stat;
+int sk_stat(const char *path, struct stat *st);
+int sk_lstat(const char *path, struct stat *st);
+int sk_stat_path(const char *path, struct stat *st);
+int sk_flock(int fd, int op);
+int sk_setresuid(uint32_t uid);
+int sk_setresgid(uint32_t gid);
+int sk_setrlimit(int resource, uint64_t soft, uint64_t hard);
+int sk_getrlimit(int resource, uint64_t *soft, uint64_t *hard);
+
+// ---- terminals ------------------------------------------------------------------------
+int sk_set_winsize(int fd, unsigned short rows, unsigned short cols);
+
+// ---- sockets: SCM_RIGHTS ----------------------------------------------------------------
+// Sends `name` (non-empty) with exactly one fd in one sendmsg, as runc's console protocol.
+int sk_send_fd(int sock, int fd, const char *name);
+// Receives one message with at most one fd; *fd = -1 when none came. Returns bytes read.
+ssize_t sk_recv_fd(int sock, char *buf, size_t len, int *fd);
+
+// ---- capabilities ---------------------------------------------------------------------
+// Each set is two 32-bit words (capability version 3).
+int sk_capget(uint32_t effective[2], uint32_t permitted[2], uint32_t inheritable[2]);
+int sk_capset(const uint32_t effective[2], const uint32_t permitted[2], const uint32_t inheritable[2]);
+int sk_last_cap(void);
+
+// ---- keyrings -------------------------------------------------------------------------
+// Joins a new session keyring named `name` (KEYCTL_JOIN_SESSION_KEYRING) and restricts it to
+// its possessor. Returns the keyring serial or -1.
+long sk_join_session_keyring(const char *name);
+
+// ---- terminals: pty pair ----------------------------------------------------------------
+// Opens the pty master at ptmx_path (O_RDWR|O_NOCTTY), unlocks it, and returns the peer
+// (slave) fd via TIOCGPTPEER in *peer and its number in *index.
+int sk_open_pty(int ptmx_fd, int *peer, int *index);
+int sk_set_ctty(int fd);
+
+// ---- signals --------------------------------------------------------------------------
+// Forwards every catchable signal (except SIGCHLD) to `pid` (run without --detach).
+void sk_forward_signals(pid_t pid);
+
+// ---- exec -----------------------------------------------------------------------------
+// Executes `path` with argv/envp through a tiny sealed in-memory trampoline, so that the
+// process entering the container's executable is never the on-disk skiff binary
+// (CVE-2019-5736: /proc/self/exe of every container process is the sealed memfd or the
+// user's program, never skiff). Only returns on failure. Falls back to a plain execve when
+// the architecture has no trampoline or memfds cannot be executed here.
+int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]);
+
+#endif

@@ -1,0 +1,226 @@
+import Glibc
+import SkiffSystem
+
+/// One mounted cgroup hierarchy: its mount point, the controllers it carries (empty for a
+/// named v1 hierarchy such as name=systemd) and whether it is cgroup2.
+public struct CgroupHierarchy: Equatable, Sendable {
+    public var mountPoint: String
+    public var controllers: [String]
+    public var isV2: Bool
+    /// The path this process sits at within the hierarchy (from /proc/self/cgroup).
+    public var ownPath: String
+}
+
+/// The host's cgroup layout: v1, v2 unified, or hybrid (v1 controllers plus a cgroup2 mount).
+public struct CgroupLayout: Equatable, Sendable {
+    public var hierarchies: [CgroupHierarchy]
+
+    public enum Kind: String, Sendable { case v1, v2, hybrid, none }
+    public var kind: Kind {
+        let v1 = hierarchies.contains { !$0.isV2 }
+        let v2 = hierarchies.contains { $0.isV2 }
+        switch (v1, v2) {
+        case (true, true): return .hybrid
+        case (true, false): return .v1
+        case (false, true): return .v2
+        default: return .none
+        }
+    }
+
+    /// Pure: builds the layout from /proc/self/mountinfo and /proc/self/cgroup text.
+    public static func parse(mountinfo: String, procCgroup: String) -> CgroupLayout {
+        var own: [String: String] = [:]  // controller list (as in /proc/self/cgroup) → path
+        var ownV2 = "/"
+        for line in procCgroup.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            if parts[0] == "0" && parts[1].isEmpty { ownV2 = String(parts[2]); continue }
+            for name in parts[1].split(separator: ",") { own[String(name)] = String(parts[2]) }
+        }
+        var result: [CgroupHierarchy] = []
+        for line in mountinfo.split(separator: "\n") {
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let left = halves[0].split(separator: " ")
+            let right = halves[1].split(separator: " ")
+            guard left.count >= 5, right.count >= 3 else { continue }
+            let mountPoint = unescapeMountinfo(String(left[4]))
+            let fstype = right[0]
+            if fstype == "cgroup2" {
+                result.append(CgroupHierarchy(mountPoint: mountPoint, controllers: [], isV2: true, ownPath: ownV2))
+            } else if fstype == "cgroup" {
+                let options = right[2].split(separator: ",").map(String.init)
+                let controllers = options.filter { opt in
+                    !["rw", "ro"].contains(opt) && !opt.contains("=") || opt.hasPrefix("name=")
+                }.filter { !["relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children", "xattr", "noprefix", "cpuset_v2_mode"].contains($0) }
+                let path = controllers.lazy.compactMap { own[$0] }.first ?? "/"
+                result.append(CgroupHierarchy(mountPoint: mountPoint, controllers: controllers, isV2: false, ownPath: path))
+            }
+        }
+        // The same hierarchy can be mounted twice (bind mounts): keep the first.
+        var seen = Set<[String]>()
+        result = result.filter { h in h.isV2 || seen.insert(h.controllers).inserted }
+        return CgroupLayout(hierarchies: result)
+    }
+
+    public static func host() -> CgroupLayout {
+        let mountinfo = (try? FileSystem.readText("/proc/self/mountinfo")) ?? ""
+        let cgroup = (try? FileSystem.readText("/proc/self/cgroup")) ?? ""
+        return parse(mountinfo: mountinfo, procCgroup: cgroup)
+    }
+
+    static func unescapeMountinfo(_ text: String) -> String {
+        guard text.contains("\\") else { return text }
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x5c, i + 3 < bytes.count,
+               let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+public enum Cgroups {
+    /// The cgroup path a container gets inside every hierarchy: cgroupsPath when absolute,
+    /// relative to skiff's own cgroup when relative, /skiff/<id> when absent.
+    public static func containerPath(cgroupsPath: String?, id: String, ownPath: String) -> String {
+        guard let path = cgroupsPath, !path.isEmpty else { return "/skiff/" + id }
+        if path.hasPrefix("/") { return cleanPath(path) }
+        return cleanPath(ownPath + "/" + path)
+    }
+
+    /// Host directories for the container, one per hierarchy.
+    public static func directories(layout: CgroupLayout, cgroupsPath: String?, id: String) -> [String] {
+        layout.hierarchies.map { h in
+            cleanPath(h.mountPoint + "/" + containerPath(cgroupsPath: cgroupsPath, id: id, ownPath: h.ownPath))
+        }
+    }
+
+    /// Creates the directories (mkdir -p). v1 cpuset directories get their parent's cpus and
+    /// mems, without which no process can join them.
+    public static func create(_ paths: [String]) throws(RuntimeError) {
+        for path in paths {
+            do {
+                if isCpuset(path) {
+                    try createCpuset(path)
+                } else {
+                    try FileSystem.mkdirAll(path)
+                }
+            } catch {
+                throw RuntimeError("cannot create cgroup: \(error)")
+            }
+        }
+    }
+
+    static func isCpuset(_ path: String) -> Bool {
+        FileSystem.exists(parentOf(path) + "/cpuset.cpus") || path.contains("/cpuset/") || path.contains("/cpuset,")
+    }
+
+    static func parentOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    static func createCpuset(_ path: String) throws(SystemError) {
+        if FileSystem.isDirectory(path) { return }
+        let parent = parentOf(path)
+        if !FileSystem.isDirectory(parent) { try createCpuset(parent) }
+        try FileSystem.mkdir(path)
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = (try? FileSystem.readText(path + "/" + file))?.trimmingWhitespace() ?? ""
+            if mine.isEmpty, let inherited = try? FileSystem.readText(parent + "/" + file) {
+                try FileSystem.writeExisting(path + "/" + file, inherited.trimmingWhitespace())
+            }
+        }
+    }
+
+    public static func addProcess(_ pid: pid_t, to paths: [String]) throws(RuntimeError) {
+        for path in paths {
+            do {
+                try FileSystem.writeExisting(path + "/cgroup.procs", "\(pid)")
+            } catch {
+                throw RuntimeError("cannot join cgroup: \(error)")
+            }
+        }
+    }
+
+    /// Pids in the container's cgroup (every process, nested cgroups included).
+    public static func pids(_ paths: [String]) -> [Int32] {
+        guard let path = paths.first(where: { FileSystem.isDirectory($0) }) else { return [] }
+        var result: [Int32] = []
+        func walk(_ dir: String) {
+            if let text = try? FileSystem.readText(dir + "/cgroup.procs") {
+                result += text.split(separator: "\n").compactMap { Int32($0) }
+            }
+            // In cgroupfs only sub-cgroups are directories.
+            for name in (try? FileSystem.list(dir)) ?? [] where FileSystem.isDirectory(dir + "/" + name) {
+                walk(dir + "/" + name)
+            }
+        }
+        walk(path)
+        return Array(Set(result)).sorted()
+    }
+
+    public static func isFrozen(_ paths: [String]) -> Bool {
+        for path in paths {
+            if let text = try? FileSystem.readText(path + "/freezer.state") {
+                return text.hasPrefix("FROZEN")
+            }
+        }
+        for path in paths {
+            if let text = try? FileSystem.readText(path + "/cgroup.freeze") {
+                return text.hasPrefix("1")
+            }
+        }
+        return false
+    }
+
+    /// Removes the directories and every cgroup nested under them, deepest first. Retries
+    /// briefly while the last processes are still exiting.
+    public static func destroy(_ paths: [String]) throws(RuntimeError) {
+        var failure: SystemError?
+        for path in paths {
+            for attempt in 0..<50 {
+                do {
+                    try removeTree(path)
+                    failure = nil
+                    break
+                } catch {
+                    failure = error
+                    if error.errno != EBUSY { break }
+                    Clock.sleep(milliseconds: attempt < 10 ? 2 : 20)
+                }
+            }
+            if let failure { throw RuntimeError("cannot remove cgroup: \(failure)") }
+        }
+    }
+
+    static func removeTree(_ path: String) throws(SystemError) {
+        guard FileSystem.isDirectory(path) else { return }
+        // In cgroupfs only sub-cgroups are directories.
+        for name in try FileSystem.list(path) where FileSystem.isDirectory(path + "/" + name) {
+            try removeTree(path + "/" + name)
+        }
+        if Glibc.rmdir(path) != 0 {
+            let e = currentErrno()
+            if e != ENOENT { throw SystemError("rmdir", path, errno: e) }
+        }
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\n" || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\n" || l == "\t" || l == "\r" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,26 @@
+/// An error the runtime reports to the user: one line, naming the field, id or path at fault.
+public struct RuntimeError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+
+    /// Wraps any error with context, keeping the innermost text (like Go's %w chains).
+    public static func wrap(_ context: String, _ error: any Error) -> RuntimeError {
+        RuntimeError("\(context): \(error)")
+    }
+
+    public static func notExist(_ id: String) -> RuntimeError {
+        RuntimeError("container \"\(id)\" does not exist")
+    }
+}
+
+/// Container ids as runc accepts them: [A-Za-z0-9_+.-]+, not "." or "..".
+public enum ContainerID {
+    public static func validate(_ id: String) throws(RuntimeError) {
+        let ok = !id.isEmpty && id != "." && id != ".." && id.utf8.count <= 1024 && id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+                || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
+        }
+        if !ok { throw RuntimeError("invalid container ID format: \"\(id)\"") }
+    }
+}

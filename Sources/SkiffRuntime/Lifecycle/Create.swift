@@ -1,0 +1,276 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+public struct CreateOptions: Sendable {
+    public var bundle: String
+    public var pidFile: String?
+    public var consoleSocket: String?
+    public var noPivot = false
+    public var noNewKeyring = false
+    public var preserveFds = 0
+    public init(bundle: String, pidFile: String? = nil, consoleSocket: String? = nil) {
+        self.bundle = bundle
+        self.pidFile = pidFile
+        self.consoleSocket = consoleSocket
+    }
+}
+
+/// What create leaves behind for `run`: init is our child, blocked on exec.fifo.
+public struct Launched: Sendable {
+    public var container: Container
+    public var pid: pid_t
+}
+
+extension Container {
+    /// Reads and validates <bundle>/config.json; the error names the JSON path at fault.
+    public static func loadSpec(bundle: String) throws(RuntimeError) -> Spec {
+        let path = bundle + "/config.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readFile(path)
+        } catch {
+            if !FileSystem.isDirectory(bundle) { throw RuntimeError("bundle \(bundle): \(SystemError.message(error.errno))") }
+            throw RuntimeError("cannot read config.json: \(error)")
+        }
+        do {
+            return try Spec.load(bytes: bytes)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+    }
+
+    /// Builds the container and leaves init blocked before exec. On any failure nothing is
+    /// left behind: no state dir, cgroup, mount or process.
+    public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
+        try ContainerID.validate(id)
+        let bundle = FileSystem.absolute(opts.bundle)
+        let spec = try loadSpec(bundle: bundle)
+        guard let processSpec = spec.process else {
+            throw RuntimeError("config.json: process: required field is missing")
+        }
+        // Pure plans first: every config problem is reported before anything is created.
+        let namespaces = try NamespacePlan(spec.linux?.namespaces ?? [])
+        let process = try ProcessPlan(process: processSpec, linux: spec.linux)
+        try process.checkHostCapabilities()
+        if (spec.hostname != nil) && !namespaces.has("uts") {
+            throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
+        }
+        if process.terminal && opts.consoleSocket == nil {
+            throw RuntimeError("config.json: process.terminal: true requires --console-socket (use run for an interactive terminal)")
+        }
+        if !process.terminal && opts.consoleSocket != nil {
+            throw RuntimeError("--console-socket given but process.terminal is false")
+        }
+        let layout = CgroupLayout.host()
+        let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
+                                    layout: layout, namespaces: namespaces)
+        if !FileSystem.isDirectory(rootfs.rootfs) {
+            throw RuntimeError("config.json: root.path: \(rootfs.rootfs): no such directory")
+        }
+        if !namespaces.has("mount") && !spec.mounts.isNilOrEmpty {
+            throw RuntimeError("config.json: mounts: need a new mount namespace (linux.namespaces has no \"mount\")")
+        }
+        let pidFile = opts.pidFile.map { FileSystem.absolute($0) }
+
+        let store = runtime.store
+        try store.createDirectory(id)
+        var cleanup = Cleanup(store: store, id: id)
+        do {
+            let lock = try store.lock(id)
+            defer { lock.close() }
+            let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
+                                      namespaces: namespaces, process: process, rootfs: rootfs,
+                                      cgroupPaths: cgroupPaths, pidFile: pidFile, lock: lock, cleanup: &cleanup)
+            return launched
+        } catch {
+            cleanup.run()
+            throw error
+        }
+    }
+
+    private static func launch(id: String, spec: Spec, bundle: String, opts: CreateOptions, runtime: RuntimeOptions,
+                               namespaces: NamespacePlan, process: ProcessPlan, rootfs: RootfsPlan,
+                               cgroupPaths: [String], pidFile: String?, lock: FD, cleanup: inout Cleanup) throws(RuntimeError) -> Launched {
+        let store = runtime.store
+        let fifoPath = store.fifoPath(id)
+        do {
+            try FileSystem.mkfifo(fifoPath, mode: 0o622)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        let fifo: FD
+        do { fifo = try FileSystem.open(fifoPath, O_PATH) } catch { throw RuntimeError("\(error)") }
+        defer { fifo.close() }
+
+        try Cgroups.create(cgroupPaths)
+        cleanup.cgroupPaths = cgroupPaths
+
+        let joins = try OpenNamespaces(namespaces.joins)
+        defer { joins.closeAll() }
+        let parentJoins = try OpenNamespaces(namespaces.parentJoins)
+        defer { parentJoins.closeAll() }
+
+        var consoleSocket: FD? = nil
+        if let path = opts.consoleSocket {
+            do { consoleSocket = try Terminal.connect(path) } catch { throw RuntimeError("--console-socket: \(error)") }
+        }
+        defer { consoleSocket?.close() }
+
+        let (parentEnd, childEnd): (FD, FD)
+        do { (parentEnd, childEnd) = try socketPair() } catch { throw RuntimeError("\(error)") }
+        defer { parentEnd.close() }
+
+        // pid and time namespaces given by path, and new time namespaces, are entered by the
+        // parent for its children only; it switches back right after clone.
+        let restore = try ParentNamespaces.enter(parentJoins, newTime: namespaces.newTime,
+                                                 offsets: spec.linux?.timeOffsets)
+        let parentPid = ProcessControl.pid
+        let cloned: (pid: pid_t, pidfd: FD?)
+        do {
+            cloned = try ProcessControl.clone(flags: namespaces.cloneFlags)
+        } catch {
+            restore.back()
+            childEnd.close()
+            throw RuntimeError("cannot create container init: \(error)")
+        }
+        if cloned.pid == 0 {
+            // Init must not hold the container lock (flock follows the open file).
+            lock.close()
+            parentEnd.close()
+            InitProcess.run(InitContext(
+                id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
+                channel: SyncChannel(fd: childEnd), fifo: fifo, parentPid: parentPid,
+                consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds))
+        }
+        restore.back()
+        childEnd.close()
+        let pid = cloned.pid
+        cleanup.initPid = pid
+        let channel = SyncChannel(fd: parentEnd)
+
+        try Cgroups.addProcess(pid, to: cgroupPaths)
+        try channel.send(.go)
+
+        guard let start = ProcessControl.startTime(of: pid) else {
+            throw RuntimeError("container init exited before it was set up")
+        }
+        let created = Clock.rfc3339Now()
+        var state = StoredState(
+            id: id, initPid: pid, initStartTime: start.start, created: created, bundle: bundle,
+            rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
+            privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
+            noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid())
+        for type in namespaces.types {
+            if let name = NamespacePlan.procNames[type] { state.namespacePaths[type] = "/proc/\(pid)/ns/\(name)" }
+        }
+        let container = Container(store: store, state: state)
+
+        func initFailed(_ message: String?) -> RuntimeError {
+            RuntimeError("unable to start container process: \(message ?? "container init exited unexpectedly")")
+        }
+        // Mounts are in place: prestart and createRuntime hooks run in the runtime namespace.
+        switch try channel.receive() {
+        case .mountsReady?: break
+        case .failed(let text)?: throw initFailed(text)
+        default: throw initFailed(nil)
+        }
+        let hookState = container.ociState(status: .created).with(status: "creating", pid: Int(pid))
+        try HookRunner.run(spec, .prestart, state: hookState)
+        try HookRunner.run(spec, .createRuntime, state: hookState)
+        try channel.send(.hooksDone)
+        switch try channel.receive() {
+        case .ready?: break
+        case .failed(let text)?: throw initFailed(text)
+        default: throw initFailed(nil)
+        }
+
+        try store.save(state)
+        if let pidFile {
+            do {
+                try FileSystem.writeAtomic(pidFile, Array("\(pid)".utf8), mode: 0o644)
+            } catch {
+                throw RuntimeError("--pid-file: \(error)")
+            }
+            cleanup.pidFile = pidFile
+        }
+        try channel.send(.commit)
+        switch try channel.receive() {
+        case .committed?: break
+        case .failed(let text)?: throw initFailed(text)
+        default: throw initFailed(nil)
+        }
+        return Launched(container: container, pid: pid)
+    }
+}
+
+/// Undo for a failed create: kill init, remove its cgroup, state dir and pid file.
+struct Cleanup {
+    let store: StateStore
+    let id: String
+    var initPid: pid_t = 0
+    var cgroupPaths: [String] = []
+    var pidFile: String?
+
+    func run() {
+        if initPid > 0 {
+            _ = kill(initPid, SIGKILL)
+            _ = try? ProcessControl.wait(initPid)
+        }
+        if !cgroupPaths.isEmpty { try? Cgroups.destroy(cgroupPaths) }
+        if let pidFile { FileSystem.unlink(pidFile) }
+        store.remove(id)
+    }
+}
+
+/// Temporarily moves the parent's pid_for_children / time_for_children.
+struct ParentNamespaces {
+    var saved: [(FD, UInt64)] = []
+
+    static func enter(_ joins: OpenNamespaces, newTime: Bool, offsets: [String: LinuxTimeOffset]?) throws(RuntimeError) -> ParentNamespaces {
+        var result = ParentNamespaces()
+        if joins.fds.isEmpty && !newTime { return result }
+        do {
+            for (join, fd) in joins.fds {
+                let own = try FileSystem.open(join.type == "pid" ? "/proc/self/ns/pid_for_children" : "/proc/self/ns/time_for_children", O_RDONLY)
+                result.saved.append((own, join.flag))
+                try ProcessControl.setns(fd, join.flag, path: join.path)
+            }
+            if newTime {
+                let own = try FileSystem.open("/proc/self/ns/time_for_children", O_RDONLY)
+                result.saved.append((own, ProcessControl.newTime))
+                try ProcessControl.unshare(ProcessControl.newTime)
+                var text = ""
+                for (clock, offset) in (offsets ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    text += "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)\n"
+                }
+                if !text.isEmpty { try FileSystem.writeExisting("/proc/self/timens_offsets", text) }
+            }
+        } catch {
+            result.back()
+            throw RuntimeError("config.json: linux.namespaces: \(error)")
+        }
+        return result
+    }
+
+    func back() {
+        for (fd, flag) in saved.reversed() {
+            try? ProcessControl.setns(fd, flag, path: "own namespace")
+            fd.close()
+        }
+    }
+}
+
+extension OCIState {
+    func with(status: String, pid: Int) -> OCIState {
+        var copy = self
+        copy.status = status
+        copy.pid = pid
+        return copy
+    }
+}
+
+extension Optional where Wrapped: Collection {
+    var isNilOrEmpty: Bool { self?.isEmpty ?? true }
+}

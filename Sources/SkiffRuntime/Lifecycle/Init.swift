@@ -1,0 +1,253 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+/// Everything init needs, prepared by the parent before clone. Init is a forked copy of the
+/// create process, so this is simply inherited memory: nothing is serialised.
+struct InitContext {
+    var id: String
+    var spec: Spec
+    var namespaces: NamespacePlan
+    var joins: OpenNamespaces
+    var rootfs: RootfsPlan
+    var process: ProcessPlan
+    var channel: SyncChannel
+    var fifo: FD
+    var parentPid: pid_t
+    var consoleSocket: FD?
+    var noNewKeyring: Bool
+    var preserveFds: Int
+}
+
+/// The container's init between clone and exec. Never returns: it execs the container's
+/// program or exits after reporting the failure to the parent.
+enum InitProcess {
+    static func run(_ ctx: InitContext) -> Never {
+        do {
+            try setup(ctx)
+        } catch {
+            try? ctx.channel.send(.failed(error.message))
+            ProcessControl.exit(1)
+        }
+        // Unreachable: setup execs.
+        ProcessControl.exit(1)
+    }
+
+    private static func setup(_ ctx: InitContext) throws(RuntimeError) {
+        // Die with the parent until create commits, and stay out of reach of the container
+        // (no ptrace, no /proc/<pid>/ access) until exec.
+        do {
+            try ProcessControl.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), what: "PR_SET_PDEATHSIG")
+            // (A parent that died before this point closed its socket end: .go never comes.)
+            try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE")
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        try ctx.channel.expect(.go)
+
+        try ctx.joins.enter()
+        ctx.joins.closeAll()
+        if ctx.namespaces.newCgroup {
+            do { try ProcessControl.unshare(ProcessControl.newCgroup) } catch {
+                throw RuntimeError("cannot create cgroup namespace: \(error)")
+            }
+        }
+        do { try ProcessControl.setsid() } catch { throw RuntimeError("\(error)") }
+        if !ctx.noNewKeyring {
+            do { try Keyring.joinNewSession("_ses." + ctx.id) } catch { throw RuntimeError("\(error)") }
+        }
+        if let adj = ctx.process.oomScoreAdj {
+            do { try FileSystem.writeExisting("/proc/self/oom_score_adj", "\(adj)") } catch {
+                throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
+            }
+        }
+
+        let hasMountNS = ctx.namespaces.has("mount")
+        var builder = RootfsBuilder(plan: ctx.rootfs)
+        var console: FD? = nil
+        if hasMountNS {
+            try builder.prepare()
+            try builder.mountAll()
+            try builder.createDevices()
+            if ctx.process.terminal, let socket = ctx.consoleSocket {
+                console = try Console.setup(root: builder.root, socket: socket, size: ctx.process.consoleSize)
+            }
+        } else if ctx.process.terminal, let socket = ctx.consoleSocket {
+            let root = RootFS(path: "/", fd: (try? FileSystem.open("/", O_PATH | O_DIRECTORY)) ?? FD(-1))
+            console = try Console.setup(root: root, socket: socket, size: ctx.process.consoleSize)
+        }
+        ctx.consoleSocket?.close()
+
+        // A procfs handle that survives pivot_root, used to reopen exec.fifo for writing.
+        let proc = ProcHandle.open()
+
+        try ctx.channel.send(.mountsReady)
+        try ctx.channel.expect(.hooksDone)
+        try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "created"))
+
+        if hasMountNS {
+            try builder.pivot()
+            try builder.finalize()
+            builder.root?.fd.close()
+        } else if ctx.rootfs.rootfs != "/" {
+            do {
+                try Mounts.chroot(ctx.rootfs.rootfs)
+                try Mounts.chdir("/")
+            } catch {
+                throw RuntimeError("root.path: \(error)")
+            }
+        }
+
+        try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
+        if let hostname = ctx.spec.hostname {
+            do { try Identity.setHostname(hostname) } catch { throw RuntimeError("config.json: hostname: \(error)") }
+        }
+        if let domainname = ctx.spec.domainname {
+            do { try Identity.setDomainname(domainname) } catch { throw RuntimeError("config.json: domainname: \(error)") }
+        }
+        if let profile = ctx.spec.process?.apparmorProfile, !profile.isEmpty, !FileSystem.exists("/sys/kernel/security/apparmor") {
+            throw RuntimeError("config.json: process.apparmorProfile: AppArmor is not enabled on this host")
+        }
+        if let persona = ctx.process.personality {
+            do { try Kernel.setPersonality(persona) } catch { throw RuntimeError("config.json: linux.personality: \(error)") }
+        }
+
+        let plan = ctx.process
+        try ensureCwd(plan.cwd)
+        let executable = try plan.resolveExecutable()
+        try applyRlimits(plan)
+        if plan.noNewPrivileges {
+            do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
+                throw RuntimeError("config.json: process.noNewPrivileges: \(error)")
+            }
+        }
+        try applyIdentity(plan)
+        do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("config.json: process.cwd: \(error)") }
+        // CVE-2024-21626: the working directory must be inside the container.
+        if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
+            throw RuntimeError("config.json: process.cwd: \(plan.cwd) is outside the container")
+        }
+        if let console {
+            do {
+                for target in Int32(0)...2 { try console.duplicate(to: target) }
+                try Terminal.setControlling(console)
+            } catch {
+                throw RuntimeError("console: \(error)")
+            }
+            console.close()
+        }
+
+        try ctx.channel.send(.ready)
+        try ctx.channel.expect(.commit)
+        do { try ProcessControl.prctl(PR_SET_PDEATHSIG, 0, what: "PR_SET_PDEATHSIG") } catch {
+            throw RuntimeError("\(error)")
+        }
+        try ctx.channel.send(.committed)
+        ctx.channel.fd.close()
+
+        // Block until `start` opens the other end of exec.fifo.
+        let fifo: FD
+        do {
+            fifo = try proc.reopen(ctx.fifo, O_WRONLY)
+        } catch {
+            ProcessControl.exit(1)
+        }
+        _ = try? fifo.write("0")
+        fifo.close()
+        ctx.fifo.close()
+        proc.close()
+
+        do {
+            try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
+        } catch {
+            writeStderr("skiff: \(error)\n")
+            ProcessControl.exit(1)
+        }
+        Identity.umask(plan.umask)
+        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds))
+        let failure = ProcessControl.execSealed(path: executable, args: plan.args, env: plan.finalEnvironment())
+        writeStderr("skiff: \(failure)\n")
+        ProcessControl.exit(127)
+    }
+
+    static func hookState(_ ctx: InitContext, _ status: String) -> OCIState {
+        OCIState(ociVersion: SpecVersion.current, id: ctx.id, pid: Int(ProcessControl.pid), status: status,
+                 bundle: ctx.rootfs.bundle, rootfs: ctx.rootfs.rootfs, created: "",
+                 annotations: ctx.spec.annotations, owner: "")
+    }
+
+    static func ensureCwd(_ cwd: String) throws(RuntimeError) {
+        if FileSystem.isDirectory(cwd) { return }
+        do {
+            let root = try RootFS(path: "/")
+            let fd = try root.mkdirAll(cwd)
+            fd.close()
+            root.fd.close()
+        } catch {
+            throw RuntimeError("config.json: process.cwd: \(error)")
+        }
+    }
+
+    static func applyRlimits(_ plan: ProcessPlan) throws(RuntimeError) {
+        for r in plan.rlimits {
+            do {
+                try Identity.setRlimit(r.resource, soft: r.soft, hard: r.hard, name: r.name)
+            } catch {
+                var text = "config.json: process.rlimits[\(r.index)]: \(error)"
+                let current = Identity.getRlimit(r.resource)
+                if error.errno == EPERM && r.hard > current.hard && !Capabilities.inBounding(24) {
+                    text += " (raising the hard limit above the current \(current.hard) needs CAP_SYS_RESOURCE, which this host's bounding set lacks; lower \(r.name) to at most \(current.hard))"
+                } else if error.errno == EPERM && r.hard > current.hard {
+                    text += " (the hard limit is above the current \(current.hard))"
+                }
+                throw RuntimeError(text)
+            }
+        }
+    }
+
+    /// Bounding set, then uid/gid with capabilities kept across the switch, then the final
+    /// capability sets and ambient (runc's finalizeNamespace order).
+    static func applyIdentity(_ plan: ProcessPlan) throws(RuntimeError) {
+        do {
+            for cap in 0...Capabilities.lastCap where plan.bounding & (1 << UInt64(cap)) == 0 {
+                if Capabilities.inBounding(cap) { try Capabilities.dropBounding(cap) }
+            }
+            try ProcessControl.prctl(PR_SET_KEEPCAPS, 1, what: "PR_SET_KEEPCAPS")
+            try Identity.setGroups(plan.additionalGids)
+            try Identity.setGID(plan.gid)
+            try Identity.setUID(plan.uid)
+            try ProcessControl.prctl(PR_SET_KEEPCAPS, 0, what: "PR_SET_KEEPCAPS")
+            try Capabilities.set(CapabilitySets(effective: plan.effective, permitted: plan.permitted, inheritable: plan.inheritable))
+            try Capabilities.clearAmbient()
+            // The kernel only allows ambient caps that are permitted and inheritable; runc
+            // skips the others with a warning, so a config valid for runc stays valid here.
+            for cap in plan.ambient where plan.permitted & plan.inheritable & (1 << UInt64(cap)) != 0 {
+                try Capabilities.raiseAmbient(cap)
+            }
+        } catch {
+            throw RuntimeError("config.json: process.user/capabilities: \(error)")
+        }
+    }
+}
+
+func writeStderr(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+/// A procfs handle opened before pivot_root: a private procfs instance (fsopen) when the
+/// kernel allows, else the host's /proc. Closed before exec.
+struct ProcHandle {
+    let fd: FD?
+
+    static func open() -> ProcHandle {
+        if let fd = Kernel.privateProcfs() { return ProcHandle(fd: fd) }
+        return ProcHandle(fd: try? FileSystem.open("/proc", O_PATH | O_DIRECTORY))
+    }
+
+    func reopen(_ handle: FD, _ flags: Int32) throws(SystemError) -> FD {
+        if let fd { return try FileSystem.openAt(fd, "self/fd/\(handle.raw)", flags) }
+        return try FileSystem.open(handle.procPath, flags)
+    }
+
+    func close() { fd?.close() }
+}

@@ -1,0 +1,69 @@
+import SkiffSystem
+
+/// The parent ↔ init handshake during create, over a SOCK_SEQPACKET pair (one message per
+/// packet):
+///
+///     parent                                   init
+///     clone ─────────────────────────────────▶ (pdeathsig, not dumpable)
+///     cgroup placement (v1), future uid maps
+///     .go ───────────────────────────────────▶ join namespaces, mounts, devices
+///          ◀─────────────────────────────────── .mountsReady
+///     prestart + createRuntime hooks
+///     .hooksDone ────────────────────────────▶ createContainer hooks, pivot_root, process setup
+///          ◀─────────────────────────────────── .ready   (or .failed(message) at any point)
+///     save state.json, pid file
+///     .commit ───────────────────────────────▶ clear pdeathsig
+///          ◀─────────────────────────────────── .committed; init blocks on exec.fifo
+enum SyncMessage: Equatable {
+    case go, mountsReady, hooksDone, ready, commit, committed
+    case failed(String)
+
+    var bytes: [UInt8] {
+        switch self {
+        case .go: [0x67]
+        case .mountsReady: [0x6d]
+        case .hooksDone: [0x68]
+        case .ready: [0x72]
+        case .commit: [0x63]
+        case .committed: [0x43]
+        case .failed(let text): [0x65] + Array(text.utf8)
+        }
+    }
+
+    init?(_ bytes: [UInt8]) {
+        guard let tag = bytes.first else { return nil }
+        switch tag {
+        case 0x67: self = .go
+        case 0x6d: self = .mountsReady
+        case 0x68: self = .hooksDone
+        case 0x72: self = .ready
+        case 0x63: self = .commit
+        case 0x43: self = .committed
+        case 0x65: self = .failed(String(decoding: bytes.dropFirst(), as: UTF8.self))
+        default: return nil
+        }
+    }
+}
+
+struct SyncChannel {
+    let fd: FD
+
+    func send(_ message: SyncMessage) throws(RuntimeError) {
+        do { try fd.write(message.bytes) } catch { throw RuntimeError("sync: \(error)") }
+    }
+
+    /// nil when the peer closed its end (init died, or the parent went away).
+    func receive() throws(RuntimeError) -> SyncMessage? {
+        let bytes: [UInt8]
+        do { bytes = try fd.read(max: 65536) } catch { throw RuntimeError("sync: \(error)") }
+        if bytes.isEmpty { return nil }
+        guard let message = SyncMessage(bytes) else { throw RuntimeError("sync: unexpected message") }
+        return message
+    }
+
+    func expect(_ wanted: SyncMessage) throws(RuntimeError) {
+        guard let got = try receive() else { throw RuntimeError("sync: peer went away") }
+        if case .failed(let text) = got { throw RuntimeError(text) }
+        if got != wanted { throw RuntimeError("sync: expected \(wanted), got \(got)") }
+    }
+}

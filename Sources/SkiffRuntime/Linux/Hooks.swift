@@ -1,0 +1,113 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+/// Runs OCI hooks: the state JSON on stdin, the hook's own args and env, an optional timeout.
+public enum HookRunner {
+    public enum Kind: String, Sendable {
+        case prestart, createRuntime, createContainer, startContainer, poststart, poststop
+    }
+
+    public static func hooks(_ spec: Spec, _ kind: Kind) -> [Hook] {
+        guard let h = spec.hooks else { return [] }
+        switch kind {
+        case .prestart: return h.prestart ?? []
+        case .createRuntime: return h.createRuntime ?? []
+        case .createContainer: return h.createContainer ?? []
+        case .startContainer: return h.startContainer ?? []
+        case .poststart: return h.poststart ?? []
+        case .poststop: return h.poststop ?? []
+        }
+    }
+
+    /// Runs every hook of a kind in order; the first failure stops the rest.
+    public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
+        let list = hooks(spec, kind)
+        if list.isEmpty { return }
+        let json = SpecEncoder.encode(state)
+        for (i, hook) in list.enumerated() {
+            do {
+                try runOne(hook, stdin: json)
+            } catch {
+                throw RuntimeError("error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)")
+            }
+        }
+    }
+
+    static func runOne(_ hook: Hook, stdin: String) throws(RuntimeError) {
+        let input: (read: FD, write: FD)
+        let output: (read: FD, write: FD)
+        do {
+            input = try pipe()
+            output = try pipe()
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        let pid = fork()
+        if pid < 0 { throw RuntimeError("\(SystemError("fork"))") }
+        if pid == 0 {
+            _ = dup2(input.read.raw, 0)
+            _ = dup2(output.write.raw, 1)
+            _ = dup2(output.write.raw, 2)
+            ProcessControl.closeFrom(3)
+            let args = (hook.args?.isEmpty ?? true) ? [hook.path] : hook.args!
+            let error = ProcessControl.exec(path: hook.path, args: args, env: hook.env ?? [])
+            let message = "\(error)\n"
+            _ = message.withCString { write(2, $0, strlen($0)) }
+            ProcessControl.exit(127)
+        }
+        input.read.close()
+        output.write.close()
+        // The hook may exit without reading stdin: ignore EPIPE.
+        let oldPipe = signal(SIGPIPE, SIG_IGN)
+        try? input.write.write(stdin)
+        input.write.close()
+        signal(SIGPIPE, oldPipe)
+
+        let deadline = hook.timeout.map { Clock.monotonicMilliseconds() + Int64($0) * 1000 }
+        let pidfd = try? ProcessControl.pidfdOpen(pid)
+        var captured: [UInt8] = []
+        var outputOpen = true
+        var status: Int32 = 0
+        var exited = false
+        while !exited {
+            var fds = [pollfd(fd: outputOpen ? output.read.raw : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: pidfd?.raw ?? -1, events: Int16(POLLIN), revents: 0)]
+            var wait: Int32 = pidfd == nil ? 10 : -1
+            if let deadline {
+                let left = deadline - Clock.monotonicMilliseconds()
+                if left <= 0 {
+                    _ = kill(pid, SIGKILL)
+                    _ = try? ProcessControl.wait(pid)
+                    pidfd?.close()
+                    output.read.close()
+                    throw RuntimeError("timeout after \(hook.timeout!) s")
+                }
+                wait = wait < 0 ? Int32(clamping: left) : min(wait, Int32(clamping: left))
+            }
+            _ = poll(&fds, 2, wait)
+            if outputOpen && fds[0].revents != 0 {
+                if let chunk = try? output.read.read(max: 4096), !chunk.isEmpty {
+                    if captured.count < 65536 { captured += chunk }
+                } else {
+                    outputOpen = false
+                }
+            }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = raw
+                exited = true
+            }
+        }
+        if outputOpen, let rest = try? output.read.readAll() { captured += rest }
+        pidfd?.close()
+        output.read.close()
+        let code = ProcessControl.exitCode(status)
+        if code != 0 {
+            var text = String(decoding: captured, as: UTF8.self).trimmingWhitespace()
+            if text.count > 512 { text = String(text.prefix(512)) + "…" }
+            let how = code > 128 ? "signal \(code - 128)" : "exit status \(code)"
+            throw RuntimeError(text.isEmpty ? how : "\(how): \(text)")
+        }
+    }
+}

@@ -1,0 +1,331 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+/// Everything init needs to build the container's filesystem view. Built by the parent
+/// (pure), applied by init inside the new mount namespace.
+public struct RootfsPlan: Sendable {
+    public var rootfs: String
+    public var bundle: String
+    public var readonly: Bool
+    public var propagation: UInt
+    /// Propagation to set on "/" after pivot when rootfsPropagation asks for it.
+    public var finalPropagation: UInt?
+    public var mounts: [MountOp]
+    public var devices: [DevicePlan]
+    /// False when /dev is bind-mounted from the host (then nothing is created in it).
+    public var setupDev: Bool
+    public var maskedPaths: [String]
+    public var readonlyPaths: [String]
+    public var noPivot: Bool
+    /// Host cgroup directories of the container (for v1 "cgroup" mounts).
+    public var cgroupPaths: [String]
+    public var cgroupMountPoints: [String]
+    public var newCgroupNamespace: Bool
+
+    public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
+        guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
+        rootfs = root.path.hasPrefix("/") ? cleanPath(root.path) : cleanPath(bundle + "/" + root.path)
+        self.bundle = bundle
+        readonly = root.readonly ?? false
+        let configured = spec.linux?.rootfsPropagation
+        propagation = try MountOptions.rootPropagation(configured)
+        finalPropagation = (configured?.isEmpty ?? true) ? nil : propagation
+        var ops: [MountOp] = []
+        for (i, m) in (spec.mounts ?? []).enumerated() {
+            ops.append(try MountOptions.plan(m, index: i))
+        }
+        // Relative bind sources are relative to the bundle.
+        for i in ops.indices where ops[i].isBind && !ops[i].source.hasPrefix("/") {
+            ops[i].source = cleanPath(bundle + "/" + ops[i].source)
+        }
+        mounts = ops
+        setupDev = !ops.contains { $0.destination == "/dev" && $0.isBind }
+        devices = try DevicePlan.plan(spec.linux?.devices ?? [], defaults: setupDev)
+        maskedPaths = spec.linux?.maskedPaths ?? []
+        readonlyPaths = spec.linux?.readonlyPaths ?? []
+        self.noPivot = noPivot
+        self.cgroupPaths = cgroupPaths
+        cgroupMountPoints = layout.hierarchies.map(\.mountPoint)
+        newCgroupNamespace = namespaces.has("cgroup")
+    }
+}
+
+/// Applies a RootfsPlan. Runs in init, in the container's mount namespace, before pivot_root.
+struct RootfsBuilder {
+    let plan: RootfsPlan
+    var root: RootFS! = nil
+
+    init(plan: RootfsPlan) { self.plan = plan }
+
+    mutating func prepare() throws(RuntimeError) {
+        do {
+            try Mounts.mount("", "/", "", plan.propagation)
+        } catch {
+            throw RuntimeError("cannot set rootfs propagation: \(error)")
+        }
+        do {
+            try Mounts.mount(plan.rootfs, plan.rootfs, "bind", MountFlags.bind | MountFlags.rec)
+        } catch {
+            throw RuntimeError("cannot bind-mount root.path \(plan.rootfs): \(error)")
+        }
+        if plan.propagation & MountFlags.shared != 0 {
+            // pivot_root refuses a new root whose parent mount is shared.
+            try makeParentPrivate()
+        }
+        do {
+            root = try RootFS(path: plan.rootfs)
+        } catch {
+            throw RuntimeError("root.path: \(error)")
+        }
+    }
+
+    private func makeParentPrivate() throws(RuntimeError) {
+        let info = (try? FileSystem.readText("/proc/self/mountinfo")) ?? ""
+        var best = "/"
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { continue }
+            let mp = CgroupLayout.unescapeMountinfo(String(fields[4]))
+            if mp != plan.rootfs, plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/"), mp.count > best.count { best = mp }
+        }
+        do { try Mounts.mount("", best, "", MountFlags.private) } catch {
+            throw RuntimeError("cannot make the rootfs parent mount private: \(error)")
+        }
+    }
+
+    func mountAll() throws(RuntimeError) {
+        for op in plan.mounts {
+            do {
+                try mount(op)
+            } catch {
+                throw RuntimeError("config.json: mounts[\(op.index)] (\(op.destination)): \(error)")
+            }
+        }
+    }
+
+    private func mount(_ op: MountOp) throws(RuntimeError) {
+        if op.type == "cgroup" && !plan.cgroupPaths.isEmpty {
+            try mountCgroup(op)
+            return
+        }
+        let target: FD
+        do {
+            if op.isBind {
+                let st = try FileSystem.stat(op.source)
+                target = (st.st_mode & S_IFMT) == S_IFDIR ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
+            } else {
+                target = try root.mkdirAll(op.destination)
+            }
+            try root.verifyInside(target, op.destination)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        defer { target.close() }
+        let label = plan.rootfs + op.destination
+        do {
+            if op.isBind {
+                try Mounts.mount(op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
+            } else {
+                try Mounts.mount(op.source.isEmpty ? op.type : op.source, target.procPath, op.type, op.flags & ~MountFlags.remount, op.data, label: label)
+            }
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        try finish(op, label: label)
+    }
+
+    /// Remount flags, recursive attributes and propagation, on a fresh handle on the new mount.
+    private func finish(_ op: MountOp, label: String) throws(RuntimeError) {
+        guard op.needsRemount || !op.propagation.isEmpty || op.recursiveSet != 0 || op.recursiveClear != 0 else { return }
+        let mounted: FD
+        do {
+            mounted = try root.open(op.destination, O_PATH)
+            try root.verifyInside(mounted, op.destination)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        defer { mounted.close() }
+        do {
+            if op.needsRemount {
+                try Mounts.mount("", mounted.procPath, "", op.flags | MountFlags.remount | MountFlags.bind, label: label)
+            }
+            for p in op.propagation {
+                try Mounts.mount("", mounted.procPath, "", p, label: label)
+            }
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+        if op.recursiveSet != 0 || op.recursiveClear != 0 {
+            do {
+                try MountAttributes.setRecursive(mounted, set: op.recursiveSet, clear: op.recursiveClear, path: label)
+            } catch {
+                throw RuntimeError("\(error)")
+            }
+        }
+    }
+
+    /// A "cgroup" mount: cgroup2 when the host is v2 and the container has its own cgroup
+    /// namespace; otherwise a tmpfs holding a bind of the container's own cgroup directory
+    /// for each hierarchy (what the container would see with its cgroup namespace).
+    private func mountCgroup(_ op: MountOp) throws(RuntimeError) {
+        let ro = op.flags & MountFlags.rdonly != 0
+        let base = op.flags & (MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec | MountFlags.relatime)
+        let isV2Only = plan.cgroupMountPoints.count == 1 && plan.cgroupMountPoints[0] == "/sys/fs/cgroup"
+        do {
+            let target = try root.mkdirAll(op.destination)
+            defer { target.close() }
+            try root.verifyInside(target, op.destination)
+            let label = plan.rootfs + op.destination
+            if isV2Only && plan.newCgroupNamespace {
+                try Mounts.mount("cgroup2", target.procPath, "cgroup2", base | (ro ? MountFlags.rdonly : 0), label: label)
+                return
+            }
+            if isV2Only {
+                try Mounts.mount(plan.cgroupPaths[0], target.procPath, "", MountFlags.bind | MountFlags.rec, label: label)
+            } else {
+                try Mounts.mount("tmpfs", target.procPath, "tmpfs", base, "mode=755", label: label)
+                for (mountPoint, hostDir) in zip(plan.cgroupMountPoints, plan.cgroupPaths) {
+                    let name = String(mountPoint.split(separator: "/").last ?? "")
+                    let sub = op.destination + "/" + name
+                    let dir = try root.mkdirAll(sub)
+                    defer { dir.close() }
+                    try Mounts.mount(hostDir, dir.procPath, "", MountFlags.bind | MountFlags.rec, label: plan.rootfs + sub)
+                    // A fresh handle: the old one still points below the new mount.
+                    let mounted = try root.open(sub, O_PATH)
+                    defer { mounted.close() }
+                    try Mounts.mount("", mounted.procPath, "", MountFlags.bind | MountFlags.remount | base | (ro ? MountFlags.rdonly : 0), label: plan.rootfs + sub)
+                }
+            }
+            if ro {
+                let again = try root.open(op.destination, O_PATH)
+                defer { again.close() }
+                try Mounts.mount("", again.procPath, "", MountFlags.bind | MountFlags.remount | base | MountFlags.rdonly, label: label)
+            }
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+    }
+
+    func createDevices() throws(RuntimeError) {
+        guard plan.setupDev else { return }
+        do {
+            try Devices.create(plan.devices, in: root)
+            try Devices.createSymlinks(in: root)
+        } catch {
+            throw RuntimeError("\(error)")
+        }
+    }
+
+    /// pivot_root into the rootfs (or MS_MOVE + chroot for --no-pivot) and detach the old root.
+    func pivot() throws(RuntimeError) {
+        do {
+            if plan.noPivot {
+                try Mounts.chdir(plan.rootfs)
+                try Mounts.mount(plan.rootfs, "/", "", MountFlags.move)
+                try Mounts.chroot(".")
+                try Mounts.chdir("/")
+                return
+            }
+            let oldRoot = try FileSystem.open("/", O_DIRECTORY | O_RDONLY)
+            defer { oldRoot.close() }
+            let newRoot = try FileSystem.open(plan.rootfs, O_DIRECTORY | O_RDONLY)
+            defer { newRoot.close() }
+            try Mounts.fchdir(newRoot, path: plan.rootfs)
+            try Mounts.pivotRoot(".", ".")
+            try Mounts.fchdir(oldRoot, path: "old root")
+            // Keep the unmount of the old root from propagating to the host.
+            try Mounts.mount("", ".", "", MountFlags.slave | MountFlags.rec)
+            try Mounts.unmount(".", flags: Int32(MNT_DETACH))
+            try Mounts.chdir("/")
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("pivot_root: \(error)")
+        }
+    }
+
+    /// After pivot_root: readonly paths, masked paths, read-only root, final propagation.
+    func finalize() throws(RuntimeError) {
+        let newRoot = RootFS(path: "/", fd: (try? FileSystem.open("/", O_PATH | O_DIRECTORY)) ?? FD(-1))
+        defer { newRoot.fd.close() }
+        for (i, path) in plan.readonlyPaths.enumerated() {
+            do {
+                guard let fd = try openExisting(newRoot, path) else { continue }
+                defer { fd.close() }
+                try Mounts.mount(fd.procPath, fd.procPath, "", MountFlags.bind | MountFlags.rec, label: path)
+                let again = try newRoot.open(path, O_PATH)
+                defer { again.close() }
+                let keep = Self.lockedFlags(again)
+                try Mounts.mount("", again.procPath, "", MountFlags.bind | MountFlags.remount | MountFlags.rdonly | keep, label: path)
+            } catch {
+                throw RuntimeError("config.json: linux.readonlyPaths[\(i)] (\(path)): \(error)")
+            }
+        }
+        // Masks bind the container's own /dev/null, opened without following symlinks and
+        // verified to be the char device 1:3 (CVE-2025-31133).
+        let devNull = Self.verifiedDevNull(newRoot)
+        defer { devNull?.close() }
+        for (i, path) in plan.maskedPaths.enumerated() {
+            do {
+                guard let fd = try openExisting(newRoot, path) else { continue }
+                defer { fd.close() }
+                let st = try fd.stat()
+                if (st.st_mode & S_IFMT) == S_IFDIR {
+                    try Mounts.mount("tmpfs", fd.procPath, "tmpfs", MountFlags.rdonly, "size=0k", label: path)
+                } else if let devNull {
+                    try Mounts.mount(devNull.procPath, fd.procPath, "", MountFlags.bind, label: path)
+                } else {
+                    throw RuntimeError("no verified /dev/null (char 1:3) to mask with")
+                }
+            } catch let error as RuntimeError {
+                throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
+            } catch {
+                throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
+            }
+        }
+        if plan.readonly {
+            do {
+                let keep = Self.lockedFlags(newRoot.fd)
+                try Mounts.mount("", "/", "", MountFlags.bind | MountFlags.remount | MountFlags.rdonly | keep)
+            } catch {
+                throw RuntimeError("config.json: root.readonly: \(error)")
+            }
+        }
+        if let p = plan.finalPropagation {
+            do { try Mounts.mount("", "/", "", p) } catch {
+                throw RuntimeError("config.json: linux.rootfsPropagation: \(error)")
+            }
+        }
+    }
+
+    static func verifiedDevNull(_ root: RootFS) -> FD? {
+        guard let fd = try? root.open("/dev/null", O_PATH | O_NOFOLLOW) else { return nil }
+        if let st = try? fd.stat(), (st.st_mode & S_IFMT) == S_IFCHR,
+           Devices.major(st.st_rdev) == 1, Devices.minor(st.st_rdev) == 3 {
+            return fd
+        }
+        fd.close()
+        return nil
+    }
+
+    /// Opens a path that may legitimately be absent (nil then).
+    private func openExisting(_ root: RootFS, _ path: String) throws(SystemError) -> FD? {
+        do {
+            let fd = try root.open(path, O_PATH | O_NOFOLLOW)
+            return fd
+        } catch {
+            if error.errno == ENOENT { return nil }
+            throw error
+        }
+    }
+
+    /// Flags a bind remount must keep (nosuid, nodev, noexec, atime flags), from statvfs.
+    static func lockedFlags(_ fd: FD) -> UInt {
+        var st = statvfs()
+        guard fstatvfs(fd.raw, &st) == 0 else { return 0 }
+        return UInt(st.f_flag) & (MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec | MountFlags.noatime | MountFlags.nodiratime | MountFlags.relatime)
+    }
+}

@@ -1,0 +1,87 @@
+/// A problem with a configuration or state file, located by JSON path.
+///
+/// `description` reads `config.json: process.rlimits[2].type: unknown rlimit "RLIMIT_TEST"`;
+/// the `path: ` part is left out when the problem concerns the whole document.
+public struct SpecError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The file the document came from, e.g. "config.json".
+    public var file: String
+    /// JSON path: keys joined by dots, array indices in brackets (`linux.namespaces[1].type`);
+    /// keys that are not identifiers are quoted (`linux.sysctl["net.ipv4.ip_forward"]`).
+    public var path: String
+    public var message: String
+
+    public init(file: String = "config.json", path: String, message: String) {
+        self.file = file
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String {
+        path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)"
+    }
+}
+
+/// Builds JSON paths in the notation `SpecError.path` uses.
+public enum JSONPath {
+    /// `path` extended by an object key.
+    public static func appending(_ path: String, key: String) -> String {
+        if isIdentifier(key) {
+            return path.isEmpty ? key : path + "." + key
+        }
+        return path + "[" + jsonQuoted(key) + "]"
+    }
+
+    /// `path` extended by an array index.
+    public static func appending(_ path: String, index: Int) -> String {
+        path + "[" + String(index) + "]"
+    }
+
+    /// Renders a Codable coding path. Keys of SpecDecoder's unkeyed containers render as `[i]`;
+    /// every other key is an object key, even when it looks like a number (map key "5" is `["5"]`).
+    static func render(_ codingPath: [any CodingKey]) -> String {
+        var path = ""
+        for key in codingPath {
+            if let index = key as? IndexKey {
+                path = appending(path, index: index.index)
+            } else {
+                path = appending(path, key: key.stringValue)
+            }
+        }
+        return path
+    }
+
+    private static func isIdentifier(_ key: String) -> Bool {
+        var first = true
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"):
+                break
+            case UInt8(ascii: "0")...UInt8(ascii: "9") where !first:
+                break
+            default:
+                return false
+            }
+            first = false
+        }
+        return !first
+    }
+}
+
+/// The coding key of an array element.
+struct IndexKey: CodingKey {
+    let index: Int
+    init(_ index: Int) { self.index = index }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.index = intValue }
+    var stringValue: String { String(index) }
+    var intValue: Int? { index }
+}
+
+/// A plain string coding key (for superDecoder's "super" and for sorted dictionary keys).
+struct StringKey: CodingKey {
+    let stringValue: String
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { stringValue = String(intValue) }
+    var intValue: Int? { nil }
+}

@@ -1,0 +1,76 @@
+import CSkiffSys
+import Glibc
+
+/// An owned file descriptor. Copyable for simplicity; whoever opened it closes it once.
+public struct FD: Sendable, Hashable {
+    public let raw: Int32
+    public init(_ raw: Int32) { self.raw = raw }
+
+    public func close() { _ = Glibc.close(raw) }
+
+    public func read(max: Int = 65536) throws(SystemError) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        let n = try check("read") { buffer.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress, max) } }
+        buffer.removeSubrange(n...)
+        return buffer
+    }
+
+    /// Reads until end of file.
+    public func readAll() throws(SystemError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = try check("read") { chunk.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress, 16384) } }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(SystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = try check("write") {
+                bytes.withUnsafeBytes { Glibc.write(raw, $0.baseAddress! + offset, bytes.count - offset) }
+            }
+            offset += n
+        }
+    }
+
+    public func write(_ text: String) throws(SystemError) { try write(Array(text.utf8)) }
+
+    public func setCloexec(_ on: Bool) throws(SystemError) {
+        try check("fcntl") { sk_fcntl_int(raw, F_SETFD, on ? FD_CLOEXEC : 0) }
+    }
+
+    public func stat() throws(SystemError) -> Glibc.stat {
+        var st = Glibc.stat()
+        try check("fstat") { Glibc.fstat(raw, &st) }
+        return st
+    }
+
+    /// The path the kernel reports for this descriptor (readlink of /proc/self/fd/N).
+    public func realPath() throws(SystemError) -> String {
+        try readLink("/proc/self/fd/\(raw)")
+    }
+
+    /// /proc/self/fd/N: a name for this descriptor that system calls taking paths accept.
+    public var procPath: String { "/proc/self/fd/\(raw)" }
+
+    public func duplicate(to target: Int32) throws(SystemError) {
+        try check("dup2") { Glibc.dup2(raw, target) }
+    }
+}
+
+public func pipe() throws(SystemError) -> (read: FD, write: FD) {
+    var fds: [Int32] = [0, 0]
+    try check("pipe2") { sk_pipe2(&fds, Int32(O_CLOEXEC)) }
+    return (FD(fds[0]), FD(fds[1]))
+}
+
+public func socketPair() throws(SystemError) -> (FD, FD) {
+    var fds: [Int32] = [0, 0]
+    try check("socketpair") {
+        Glibc.socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+    }
+    return (FD(fds[0]), FD(fds[1]))
+}

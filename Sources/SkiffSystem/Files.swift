@@ -1,0 +1,199 @@
+import CSkiffSys
+import Glibc
+
+public enum FileSystem {
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> FD {
+        FD(try check("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) })
+    }
+
+    public static func openAt(_ dir: FD, _ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(SystemError) -> FD {
+        FD(try check("openat", path) { Glibc.openat(dir.raw, path, flags | O_CLOEXEC, mode) })
+    }
+
+    public static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY)
+        defer { fd.close() }
+        do { return try fd.readAll() } catch { throw SystemError("read", path, errno: error.errno) }
+    }
+
+    public static func readText(_ path: String) throws(SystemError) -> String {
+        String(decoding: try readFile(path), as: UTF8.self)
+    }
+
+    /// Writes an existing file (procfs, sysfs, cgroupfs) without creating or truncating it.
+    public static func writeExisting(_ path: String, _ text: String) throws(SystemError) {
+        let fd = try open(path, O_WRONLY)
+        defer { fd.close() }
+        do { try fd.write(text) } catch { throw SystemError("write", path, errno: error.errno) }
+    }
+
+    /// Writes via a temporary file in the same directory and rename(2), so readers see the
+    /// old or the new contents, never a torn file.
+    public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temp = dir + "/." + base + ".tmp\(getpid())"
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        do {
+            try fd.write(bytes)
+        } catch {
+            fd.close()
+            unlink(temp)
+            throw SystemError("write", temp, errno: error.errno)
+        }
+        fd.close()
+        if Glibc.rename(temp, path) != 0 {
+            let e = currentErrno()
+            unlink(temp)
+            throw SystemError("rename", path, errno: e)
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return sk_lstat(path, &st) == 0
+    }
+
+    public static func lstat(_ path: String) throws(SystemError) -> Glibc.stat {
+        var st = Glibc.stat()
+        try check("lstat", path) { sk_lstat(path, &st) }
+        return st
+    }
+
+    public static func stat(_ path: String) throws(SystemError) -> Glibc.stat {
+        var st = Glibc.stat()
+        try check("stat", path) { sk_stat(path, &st) }
+        return st
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return sk_stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func mkdir(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        try check("mkdir", path) { Glibc.mkdir(path, mode) }
+    }
+
+    /// mkdir -p on the host side (never used for paths inside a container rootfs).
+    public static func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+        if isDirectory(path) { return }
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if Glibc.mkdir(prefix, mode) != 0 {
+                let e = currentErrno()
+                if e != EEXIST { throw SystemError("mkdir", prefix, errno: e) }
+            }
+        }
+    }
+
+    public static func unlink(_ path: String) {
+        _ = Glibc.unlink(path)
+    }
+
+    public static func rmdir(_ path: String) throws(SystemError) {
+        try check("rmdir", path) { Glibc.rmdir(path) }
+    }
+
+    public static func readLink(_ path: String) throws(SystemError) -> String {
+        try SkiffSystem.readLink(path)
+    }
+
+    public static func mkfifo(_ path: String, mode: mode_t) throws(SystemError) {
+        try check("mkfifo", path) { Glibc.mkfifo(path, mode) }
+        try check("chmod", path) { Glibc.chmod(path, mode) }
+    }
+
+    /// Names in a directory, without "." and "..".
+    public static func list(_ path: String) throws(SystemError) -> [String] {
+        guard let dir = opendir(path) else { throw SystemError("opendir", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// rm -rf without following symlinks; stays on one filesystem.
+    public static func removeAll(_ path: String) throws(SystemError) {
+        var st = Glibc.stat()
+        if sk_lstat(path, &st) != 0 {
+            if currentErrno() == ENOENT { return }
+            throw SystemError("lstat", path)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeAll(path + "/" + name) }
+            if Glibc.rmdir(path) != 0 && currentErrno() != ENOENT { throw SystemError("rmdir", path) }
+        } else if Glibc.unlink(path) != 0 && currentErrno() != ENOENT {
+            throw SystemError("unlink", path)
+        }
+    }
+
+    /// Exclusive advisory lock on an open descriptor, held until it is closed.
+    public static func lock(_ fd: FD, path: String) throws(SystemError) {
+        try check("flock", path) { sk_flock(fd.raw, LOCK_EX) }
+    }
+
+    public static func chown(_ path: String, uid: UInt32, gid: UInt32) throws(SystemError) {
+        try check("chown", path) { Glibc.chown(path, uid, gid) }
+    }
+
+    public static func realPath(_ path: String) throws(SystemError) -> String {
+        guard let resolved = Glibc.realpath(path, nil) else { throw SystemError("realpath", path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    public static func currentDirectory() -> String {
+        guard let cwd = getcwd(nil, 0) else { return "/" }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }
+
+    /// Makes `path` absolute against the current directory, lexically cleaned.
+    public static func absolute(_ path: String) -> String {
+        cleanPath(path.hasPrefix("/") ? path : currentDirectory() + "/" + path)
+    }
+}
+
+public func readLink(_ path: String) throws(SystemError) -> String {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = try check("readlink", path) { Glibc.readlink(path, &buffer, Int(PATH_MAX)) }
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Lexical clean like Go's filepath.Clean: collapses //, . and .. (.. never climbs above /).
+public func cleanPath(_ path: String) -> String {
+    let rooted = path.hasPrefix("/")
+    var parts: [Substring] = []
+    for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+        if part == "." { continue }
+        if part == ".." {
+            if let last = parts.last, last != ".." { parts.removeLast() }
+            else if !rooted { parts.append(part) }
+            continue
+        }
+        parts.append(part)
+    }
+    let joined = parts.joined(separator: "/")
+    if rooted { return "/" + joined }
+    return joined.isEmpty ? "." : joined
+}
+
+/// stat(2) by path, for callers outside SkiffSystem that need the raw struct.
+public func sk_stat_path(_ path: String, _ st: inout stat) -> Int32 {
+    CSkiffSys.sk_stat_path(path, &st)
+}
+
+extension FileSystem {
+    /// Opens a log file for appending (create, append, sync), 0644.
+    public static func openAppend(_ path: String) throws(SystemError) -> FD {
+        try open(path, O_WRONLY | O_CREAT | O_APPEND | O_SYNC, mode: 0o644)
+    }
+}

@@ -1,0 +1,48 @@
+import CSkiffSys
+import Glibc
+
+/// A failed system call, naming the call, the path (or other argument) it was made on and errno,
+/// worded like Go's os.PathError so engines that match on runc's text ("no such file or
+/// directory", "permission denied") keep working.
+public struct SystemError: Error, CustomStringConvertible, Sendable {
+    public var call: String
+    public var path: String?
+    public var errno: Int32
+
+    public init(_ call: String, _ path: String? = nil, errno: Int32 = CSkiffSys.sk_errno()) {
+        self.call = call
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        if let path { return "\(call) \(path): \(SystemError.message(errno))" }
+        return "\(call): \(SystemError.message(errno))"
+    }
+
+    /// strerror in Go's spelling: lower-case first letter.
+    public static func message(_ code: Int32) -> String {
+        guard let cstr = strerror(code) else { return "errno \(code)" }
+        var text = String(cString: cstr)
+        if let first = text.first, first.isUppercase {
+            text = first.lowercased() + text.dropFirst()
+        }
+        return text
+    }
+}
+
+@inline(__always)
+public func currentErrno() -> Int32 { CSkiffSys.sk_errno() }
+
+/// Retries a call while it fails with EINTR; throws SystemError on any other failure.
+@discardableResult
+@inline(__always)
+public func check<T: BinaryInteger>(_ call: String, _ path: String? = nil, _ body: () -> T) throws(SystemError) -> T {
+    while true {
+        let result = body()
+        if result >= 0 { return result }
+        let code = currentErrno()
+        if code == EINTR { continue }
+        throw SystemError(call, path, errno: code)
+    }
+}

@@ -1,0 +1,80 @@
+/// runc's flag grammar, by hand: `--flag value`, `--flag=value`, `-f value`, single-dash long
+/// names (`-root`), booleans with an optional `=true|false`, flags before positionals, and for
+/// some verbs no flag parsing after the first positional.
+struct FlagSpec {
+    var names: [String]
+    var takesValue: Bool
+    var repeatable = false
+    var name: String { names[0] }
+}
+
+struct ParsedArguments {
+    var values: [String: [String]] = [:]
+    var positionals: [String] = []
+
+    func string(_ name: String) -> String? { values[name]?.last }
+    func strings(_ name: String) -> [String] { values[name] ?? [] }
+    func bool(_ name: String) -> Bool {
+        guard let v = values[name]?.last else { return false }
+        return v != "false" && v != "0"
+    }
+    func int(_ name: String) throws(UsageError) -> Int? {
+        guard let v = string(name) else { return nil }
+        guard let n = Int(v), n >= 0 else { throw UsageError("invalid value \"\(v)\" for flag --\(name)") }
+        return n
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+    init(_ text: String) { description = text }
+}
+
+enum ArgumentParser {
+    /// Parses `args` against `flags`. With `stopAtPositional`, everything from the first
+    /// positional on is positional (kill, exec, ps). `--` always ends flags.
+    static func parse(_ args: ArraySlice<String>, flags: [FlagSpec], stopAtPositional: Bool = false,
+                      allowInterleaved: Bool = false) throws(UsageError) -> ParsedArguments {
+        var result = ParsedArguments()
+        var i = args.startIndex
+        var flagsDone = false
+        while i < args.endIndex {
+            let arg = args[i]
+            i += 1
+            if flagsDone || !arg.hasPrefix("-") || arg == "-" {
+                result.positionals.append(arg)
+                if stopAtPositional { flagsDone = true }
+                continue
+            }
+            if arg == "--" { flagsDone = true; continue }
+            var name = String(arg.drop(while: { $0 == "-" }))
+            var inline: String? = nil
+            if let eq = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            guard let spec = flags.first(where: { $0.names.contains(name) }) else {
+                throw UsageError("flag provided but not defined: -\(name)")
+            }
+            if spec.takesValue {
+                let value: String
+                if let inline {
+                    value = inline
+                } else if i < args.endIndex {
+                    value = args[i]
+                    i += 1
+                } else {
+                    throw UsageError("flag needs an argument: -\(name)")
+                }
+                result.values[spec.name, default: []].append(value)
+            } else {
+                let value = inline ?? "true"
+                guard ["true", "false", "1", "0"].contains(value) else {
+                    throw UsageError("invalid boolean value \"\(value)\" for -\(name)")
+                }
+                result.values[spec.name, default: []].append(value)
+            }
+        }
+        return result
+    }
+}

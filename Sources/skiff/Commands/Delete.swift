@@ -1,0 +1,24 @@
+import SkiffRuntime
+
+enum DeleteCommand: Command {
+    static let name = "delete"
+    static let summary = "delete a container and everything it holds on the host"
+    static let usage = "[--force] <container-id>"
+    static let flags = [FlagSpec(names: ["force", "f"], takesValue: false)]
+
+    static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
+        let id = try CLI.id(args, name)
+        let force = args.bool("force")
+        let loaded = Result { () throws(RuntimeError) -> Container in try Container.load(id, options: options) }
+        switch loaded {
+        case .success(let container):
+            try container.delete(force: force)
+        case .failure(let error):
+            // --force on an unknown or unreadable id: remove any leftover state and succeed (runc).
+            guard force else { throw error }
+            try ContainerID.validate(id)
+            Container.forceRemove(id, options: options)
+        }
+        return 0
+    }
+}
