@@ -67,7 +67,7 @@ static const uint32_t sk_trampoline_words[] = {
 #endif
 #define SK_LOAD_ADDR 0x400000ULL
 
-static int sk_trampoline_fd(void) {
+int sk_trampoline_create(void) {
     unsigned char image[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 64];
     size_t size = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + SK_TRAMPOLINE_CODE_SIZE;
     Elf64_Ehdr eh;
@@ -120,11 +120,16 @@ static int sk_trampoline_fd(void) {
     }
     return fd;
 }
+#else
+int sk_trampoline_create(void) { errno = ENOSYS; return -1; }
 #endif
 
 int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]) {
+    return sk_exec_via(sk_trampoline_create(), path, argv, envp);
+}
+
+int sk_exec_via(int fd, const char *path, char *const argv[], char *const envp[]) {
 #ifdef SK_TRAMPOLINE_MACHINE
-    int fd = sk_trampoline_fd();
     if (fd >= 0) {
         size_t argc = 0;
         while (argv[argc]) argc++;
@@ -134,12 +139,12 @@ int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]) {
         for (size_t i = 0; i < argc; i++) targv[i + 1] = argv[i];
         targv[argc + 1] = NULL;
         syscall(SYS_execveat, fd, "", targv, envp, AT_EMPTY_PATH);
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        // memfds may not be executable here (vm.memfd_noexec); fall through to execve.
-        if (errno != EACCES && errno != EPERM && errno != ENOEXEC) return -1;
+        // memfds may not be executable here (vm.memfd_noexec) or a seccomp profile may
+        // refuse execveat: fall through to a plain execve.
+        if (errno != EACCES && errno != EPERM && errno != ENOEXEC && errno != ENOSYS) return -1;
     }
+#else
+    (void)fd;
 #endif
     return execve(path, argv, envp);
 }

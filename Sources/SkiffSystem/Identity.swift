@@ -20,6 +20,7 @@ public enum Identity {
         try check("setdomainname", name) { Glibc.setdomainname(name, name.utf8.count) }
     }
     public static var euid: UInt32 { geteuid() }
+    public static var egid: UInt32 { getegid() }
 
     /// Sets a resource limit by its Linux number.
     public static func setRlimit(_ resource: Int32, soft: UInt64, hard: UInt64, name: String) throws(SystemError) {

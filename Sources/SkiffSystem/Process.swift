@@ -101,13 +101,19 @@ public enum ProcessControl {
         }
     }
 
-    /// Runs the container's program. Never returns on success.
-    public static func execSealed(path: String, args: [String], env: [String]) -> SystemError {
+    /// The sealed in-memory exec trampoline (see sk_sys.h); nil where unavailable.
+    public static func makeTrampoline() -> FD? {
+        let fd = sk_trampoline_create()
+        return fd >= 0 ? FD(fd) : nil
+    }
+
+    /// Runs the container's program through the trampoline. Never returns on success.
+    public static func execSealed(trampoline: FD?, path: String, args: [String], env: [String]) -> SystemError {
         var cargs = args.map { strdup($0) }
         cargs.append(nil)
         var cenv = env.map { strdup($0) }
         cenv.append(nil)
-        _ = sk_exec_sealed(path, cargs, cenv)
+        _ = sk_exec_via(trampoline?.raw ?? -1, path, cargs, cenv)
         let e = currentErrno()
         return SystemError("exec", path, errno: e)
     }

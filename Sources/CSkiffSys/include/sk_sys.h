@@ -96,5 +96,10 @@ void sk_forward_signals(pid_t pid);
 // user's program, never skiff). Only returns on failure. Falls back to a plain execve when
 // the architecture has no trampoline or memfds cannot be executed here.
 int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]);
+// The two halves of sk_exec_sealed, so the memfd can be made before a seccomp filter is
+// loaded: sk_trampoline_create returns the sealed close-on-exec memfd (or -1), sk_exec_via
+// executes through it (fd < 0: plain execve).
+int sk_trampoline_create(void);
+int sk_exec_via(int trampoline_fd, const char *path, char *const argv[], char *const envp[]);
 
 #endif

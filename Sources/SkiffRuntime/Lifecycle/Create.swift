@@ -73,6 +73,10 @@ extension Container {
             throw RuntimeError("config.json: mounts: need a new mount namespace (linux.namespaces has no \"mount\")")
         }
         let pidFile = opts.pidFile.map { FileSystem.absolute($0) }
+        let seccomp = try spec.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
+        if seccomp?.usesNotify == true {
+            throw RuntimeError("config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by this version of skiff yet")
+        }
 
         let store = runtime.store
         try store.createDirectory(id)
@@ -82,7 +86,7 @@ extension Container {
             defer { lock.close() }
             let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
                                       namespaces: namespaces, process: process, rootfs: rootfs,
-                                      cgroupPaths: cgroupPaths, pidFile: pidFile, lock: lock, cleanup: &cleanup)
+                                      cgroupPaths: cgroupPaths, pidFile: pidFile, lock: lock, seccomp: seccomp, cleanup: &cleanup)
             return launched
         } catch {
             cleanup.run()
@@ -92,7 +96,8 @@ extension Container {
 
     private static func launch(id: String, spec: Spec, bundle: String, opts: CreateOptions, runtime: RuntimeOptions,
                                namespaces: NamespacePlan, process: ProcessPlan, rootfs: RootfsPlan,
-                               cgroupPaths: [String], pidFile: String?, lock: FD, cleanup: inout Cleanup) throws(RuntimeError) -> Launched {
+                               cgroupPaths: [String], pidFile: String?, lock: FD, seccomp: SeccompPlan?,
+                               cleanup: inout Cleanup) throws(RuntimeError) -> Launched {
         let store = runtime.store
         let fifoPath = store.fifoPath(id)
         do {
@@ -142,7 +147,8 @@ extension Container {
             InitProcess.run(InitContext(
                 id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
                 channel: SyncChannel(fd: childEnd), fifo: fifo, parentPid: parentPid,
-                consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds))
+                consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds,
+                seccomp: seccomp))
         }
         restore.back()
         childEnd.close()

@@ -17,6 +17,7 @@ struct InitContext {
     var consoleSocket: FD?
     var noNewKeyring: Bool
     var preserveFds: Int
+    var seccomp: SeccompPlan?
 }
 
 /// The container's init between clone and exec. Never returns: it execs the container's
@@ -116,6 +117,13 @@ enum InitProcess {
         try ensureCwd(plan.cwd)
         let executable = try plan.resolveExecutable()
         try applyRlimits(plan)
+        // Made before seccomp so a profile without memfd_create still works.
+        let trampoline = ProcessControl.makeTrampoline()
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+        // capabilities go. With it, load as late as possible, right before exec.
+        if let seccomp = ctx.seccomp, !plan.noNewPrivileges {
+            _ = try seccomp.load()
+        }
         if plan.noNewPrivileges {
             do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
                 throw RuntimeError("config.json: process.noNewPrivileges: \(error)")
@@ -164,8 +172,18 @@ enum InitProcess {
             ProcessControl.exit(1)
         }
         Identity.umask(plan.umask)
-        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds))
-        let failure = ProcessControl.execSealed(path: executable, args: plan.args, env: plan.finalEnvironment())
+        // Everything above the preserved fds is close-on-exec: exec closes it (the
+        // trampoline memfd too, which execveat can still run).
+        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
+        if let seccomp = ctx.seccomp, plan.noNewPrivileges {
+            do {
+                _ = try seccomp.load()
+            } catch {
+                writeStderr("skiff: \(error)\n")
+                ProcessControl.exit(1)
+            }
+        }
+        let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
         writeStderr("skiff: \(failure)\n")
         ProcessControl.exit(127)
     }

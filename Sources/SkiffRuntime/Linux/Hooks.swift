@@ -24,7 +24,7 @@ public enum HookRunner {
     public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
         let list = hooks(spec, kind)
         if list.isEmpty { return }
-        let json = SpecEncoder.encode(state)
+        let json = state.hookStateJSON()
         for (i, hook) in list.enumerated() {
             do {
                 try runOne(hook, stdin: json)

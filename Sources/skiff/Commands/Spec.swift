@@ -12,9 +12,10 @@ enum SpecCommand: Command {
         let bundle = FileSystem.absolute(args.string("bundle") ?? ".")
         let path = bundle + "/config.json"
         if FileSystem.exists(path) { throw UsageError("File \(path) exists. Remove it first") }
-        let spec = Spec.defaultSpec(rootless: args.bool("rootless"))
+        let spec = Spec.defaultSpec(rootless: args.bool("rootless"), hostUID: Identity.euid, hostGID: Identity.egid)
         do {
-            try FileSystem.writeAtomic(path, Array((SpecEncoder.encode(spec, indent: 2) + "\n").utf8), mode: 0o666 & ~0o022)
+            // Same bytes as runc spec: tab indentation, no trailing newline.
+            try FileSystem.writeAtomic(path, Array(SpecEncoder.encode(spec, indentString: "\t").utf8), mode: 0o644)
         } catch {
             throw RuntimeError("\(error)")
         }

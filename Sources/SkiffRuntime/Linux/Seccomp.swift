@@ -1,0 +1,127 @@
+import SkiffSpec
+import SkiffSystem
+
+/// linux.seccomp turned into libseccomp terms. Pure except for name resolution.
+public struct SeccompPlan: Sendable {
+    public struct Rule: Sendable {
+        public var syscall: Int32
+        public var name: String
+        public var action: UInt32
+        public var conditions: [SeccompFilter.Condition]
+    }
+
+    public var defaultAction: UInt32
+    public var architectures: [String]
+    public var flags: [String]
+    public var rules: [Rule]
+    public var usesNotify: Bool
+    public var listenerPath: String?
+    public var listenerMetadata: String?
+
+    static let actionBase: [String: UInt32] = [
+        "SCMP_ACT_KILL": 0x0000_0000, "SCMP_ACT_KILL_THREAD": 0x0000_0000,
+        "SCMP_ACT_KILL_PROCESS": 0x8000_0000, "SCMP_ACT_TRAP": 0x0003_0000,
+        "SCMP_ACT_ERRNO": 0x0005_0000, "SCMP_ACT_TRACE": 0x7ff0_0000,
+        "SCMP_ACT_ALLOW": 0x7fff_0000, "SCMP_ACT_LOG": 0x7ffc_0000, "SCMP_ACT_NOTIFY": 0x7fc0_0000,
+    ]
+    static let operators: [String: UInt32] = [
+        "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
+        "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
+    ]
+    public static let knownFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
+    public static var knownActions: [String] { actionBase.keys.sorted() }
+    public static var knownOperators: [String] { operators.keys.sorted() }
+
+    /// The action value; errno actions default to EPERM (1) like runc.
+    static func action(_ name: String, errnoRet: UInt?, field: String) throws(RuntimeError) -> UInt32 {
+        guard let base = actionBase[name] else {
+            throw RuntimeError("config.json: \(field): unknown seccomp action \"\(name)\"")
+        }
+        switch name {
+        case "SCMP_ACT_ERRNO": return base | UInt32(truncatingIfNeeded: (errnoRet ?? 1) & 0xffff)
+        case "SCMP_ACT_TRACE": return base | UInt32(truncatingIfNeeded: (errnoRet ?? 1) & 0xffff)
+        default: return base
+        }
+    }
+
+    public init(_ seccomp: LinuxSeccomp) throws(RuntimeError) {
+        defaultAction = try Self.action(seccomp.defaultAction, errnoRet: seccomp.defaultErrnoRet, field: "linux.seccomp.defaultAction")
+        architectures = []
+        for (i, arch) in (seccomp.architectures ?? []).enumerated() {
+            guard arch.hasPrefix("SCMP_ARCH_") else {
+                throw RuntimeError("config.json: linux.seccomp.architectures[\(i)]: unknown architecture \"\(arch)\"")
+            }
+            architectures.append(String(arch.dropFirst("SCMP_ARCH_".count)).lowercased())
+        }
+        flags = seccomp.flags ?? []
+        for (i, flag) in flags.enumerated() where !Self.knownFlags.contains(flag) {
+            throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: unsupported seccomp flag \"\(flag)\"")
+        }
+        listenerPath = seccomp.listenerPath
+        listenerMetadata = seccomp.listenerMetadata
+        rules = []
+        usesNotify = seccomp.defaultAction == "SCMP_ACT_NOTIFY"
+        for (i, call) in (seccomp.syscalls ?? []).enumerated() {
+            let field = "linux.seccomp.syscalls[\(i)]"
+            let action = try Self.action(call.action, errnoRet: call.errnoRet, field: field + ".action")
+            if call.action == "SCMP_ACT_NOTIFY" { usesNotify = true }
+            // A rule whose action is the default adds nothing (libseccomp refuses it).
+            if action == defaultAction { continue }
+            var conditions: [SeccompFilter.Condition] = []
+            for (j, arg) in (call.args ?? []).enumerated() {
+                guard let op = Self.operators[arg.op] else {
+                    throw RuntimeError("config.json: \(field).args[\(j)].op: unknown operator \"\(arg.op)\"")
+                }
+                guard arg.index < 6 else {
+                    throw RuntimeError("config.json: \(field).args[\(j)].index: \(arg.index) is not a syscall argument (0-5)")
+                }
+                conditions.append(SeccompFilter.Condition(index: UInt32(arg.index), op: op, value: arg.value, valueTwo: arg.valueTwo ?? 0))
+            }
+            // Several conditions on the same argument cannot be ANDed by the kernel: like
+            // runc, each becomes its own rule (OR).
+            let indices = conditions.map(\.index)
+            let split = Set(indices).count != indices.count
+            for name in call.names {
+                // Syscalls this libseccomp does not know are skipped, as runc does.
+                guard let nr = SeccompFilter.syscallNumber(name) else { continue }
+                if split {
+                    for c in conditions { rules.append(Rule(syscall: nr, name: name, action: action, conditions: [c])) }
+                } else {
+                    rules.append(Rule(syscall: nr, name: name, action: action, conditions: conditions))
+                }
+            }
+        }
+        if usesNotify && (listenerPath ?? "").isEmpty {
+            throw RuntimeError("config.json: linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used")
+        }
+    }
+
+    /// Builds and loads the filter into the calling process. Returns the notify fd if any.
+    func load() throws(RuntimeError) -> FD? {
+        do {
+            let filter = try SeccompFilter(defaultAction: defaultAction)
+            for arch in architectures {
+                if !(try filter.addArchitecture(arch)) {
+                    throw RuntimeError("config.json: linux.seccomp.architectures: unknown architecture \"SCMP_ARCH_\(arch.uppercased())\"")
+                }
+            }
+            for flag in flags {
+                switch flag {
+                case "SECCOMP_FILTER_FLAG_LOG": try filter.setAttribute(SCMP_FLTATR_CTL_LOG_VALUE, 1, name: flag)
+                case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": try filter.setAttribute(SCMP_FLTATR_CTL_SSB_VALUE, 1, name: flag)
+                case "SECCOMP_FILTER_FLAG_TSYNC": try filter.setAttribute(SCMP_FLTATR_CTL_TSYNC_VALUE, 1, name: flag)
+                default: break
+                }
+            }
+            for rule in rules {
+                try filter.addRule(action: rule.action, syscall: rule.syscall, conditions: rule.conditions, name: rule.name)
+            }
+            try filter.load()
+            return usesNotify ? try filter.notifyFD() : nil
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw RuntimeError("config.json: linux.seccomp: \(error)")
+        }
+    }
+}
