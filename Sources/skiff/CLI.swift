@@ -26,6 +26,7 @@ enum CLI {
     static let commands: [any Command.Type] = [
         CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
         RunCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self,
+        PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
     ]
 
     static let globalFlags: [FlagSpec] = [
@@ -58,7 +59,7 @@ enum CLI {
             return global.bool("help") ? 0 : 1
         }
         guard let command = commands.first(where: { $0.name == verb }) else {
-            if ["exec", "pause", "resume", "ps", "events", "update", "checkpoint", "restore"].contains(verb) {
+            if ["exec", "checkpoint", "restore"].contains(verb) {
                 Output.stderr("skiff: \(verb) is not supported by this version of skiff yet\n")
                 return 1
             }

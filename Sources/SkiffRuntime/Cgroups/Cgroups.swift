@@ -112,10 +112,45 @@ public enum Cgroups {
                 if isCpuset(path) {
                     try createCpuset(path)
                 } else {
+                    if isV2(path) { enableControllers(above: path) }
                     try FileSystem.mkdirAll(path)
                 }
             } catch {
                 throw RuntimeError("cannot create cgroup: \(error)")
+            }
+        }
+    }
+
+    /// A cgroup2 directory (or one to be created in a cgroup2 hierarchy).
+    static func isV2(_ path: String) -> Bool {
+        var dir = parentOf(path)
+        while dir != "/" && !FileSystem.isDirectory(dir) { dir = parentOf(dir) }
+        return FileSystem.exists(dir + "/cgroup.subtree_control")
+    }
+
+    /// cgroup2: makes every controller the hierarchy offers available to `path` by adding it
+    /// to cgroup.subtree_control of each ancestor from the mount root down (runc fs2
+    /// CreateCgroupPath). Best effort: a controller that cannot be enabled (an ancestor with
+    /// processes, rootless) shows up later as "controller not available" for the field using it.
+    static func enableControllers(above path: String) {
+        var ancestors: [String] = []
+        var dir = parentOf(path)
+        while dir != "/" {
+            ancestors.append(dir)
+            let up = parentOf(dir)
+            if FileSystem.isDirectory(up) && !FileSystem.exists(up + "/cgroup.subtree_control") { break }  // dir is the mount root
+            dir = parentOf(dir)
+        }
+        for dir in ancestors.reversed() {
+            if !FileSystem.isDirectory(dir) {
+                guard (try? FileSystem.mkdir(dir)) != nil else { return }
+            }
+            guard let available = try? FileSystem.readText(dir + "/cgroup.controllers") else { return }
+            let enabled = Set(((try? FileSystem.readText(dir + "/cgroup.subtree_control")) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }))
+            let missing = available.split(whereSeparator: { $0 == " " || $0 == "\n" }).filter { !enabled.contains($0) }
+            if missing.isEmpty { continue }
+            if (try? Cgroups.writeFile(dir + "/cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))) == nil {
+                for c in missing { try? Cgroups.writeFile(dir + "/cgroup.subtree_control", "+" + c) }
             }
         }
     }

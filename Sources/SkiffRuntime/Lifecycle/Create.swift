@@ -111,6 +111,7 @@ extension Container {
 
         try Cgroups.create(cgroupPaths)
         cleanup.cgroupPaths = cgroupPaths
+        try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
 
         let joins = try OpenNamespaces(namespaces.joins)
         defer { joins.closeAll() }

@@ -22,6 +22,7 @@ public struct RootfsPlan: Sendable {
     public var cgroupPaths: [String]
     public var cgroupMountPoints: [String]
     public var newCgroupNamespace: Bool
+    public var layout: CgroupLayout
 
     public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
@@ -48,6 +49,7 @@ public struct RootfsPlan: Sendable {
         self.cgroupPaths = cgroupPaths
         cgroupMountPoints = layout.hierarchies.map(\.mountPoint)
         newCgroupNamespace = namespaces.has("cgroup")
+        self.layout = layout
     }
 }
 
