@@ -23,10 +23,11 @@ enum CLI {
     static let version = "0.1.0"
     static let commit = "unknown"
 
-    static let commands: [any Command.Type] = [
+    nonisolated(unsafe) static let commands: [any Command.Type] = [
         CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
         RunCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self,
         PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
+        ExecCommand.self,
     ]
 
     static let globalFlags: [FlagSpec] = [
@@ -59,7 +60,7 @@ enum CLI {
             return global.bool("help") ? 0 : 1
         }
         guard let command = commands.first(where: { $0.name == verb }) else {
-            if ["exec", "checkpoint", "restore"].contains(verb) {
+            if ["checkpoint", "restore"].contains(verb) {
                 Output.stderr("skiff: \(verb) is not supported by this version of skiff yet\n")
                 return 1
             }

@@ -16,6 +16,14 @@ extension Integration {
             return (bundle, markers)
         }
 
+        /// Keys of a 2-space-indented JSON object's top level, in order of appearance.
+        static func topLevelKeys(_ json: String) -> [String] {
+            json.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("  \""), !line.hasPrefix("   ") else { return nil }
+                return String(line.dropFirst(3).prefix { $0 != "\"" })
+            }
+        }
+
         @Test func createThenStartRunsTheProcess() throws {
             let h = try Harness()
             let (bundle, markers) = try Self.markerBundle(h)
@@ -34,6 +42,23 @@ extension Integration {
             #expect(waitUntil { fileExists(markers + "/started") }, "the user process did not run after start")
             #expect(h.status(id) == "running")
             #expect(h.pid(id) == pid)
+        }
+
+        /// create's stdio becomes the container's: output written after start lands in the
+        /// file create's stdout pointed to, though create exited long before.
+        @Test func createStdioIsTheContainers() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { $0.shell("echo to-stdout; echo to-stderr >&2") }
+            let out = h.path("create-stdout")
+            let err = h.path("create-stderr")
+            let id = h.newID()
+            let c = h.skiff(args: ["create", "-b", bundle.path, id], stdoutPath: out, stderrPath: err)
+            #expect(c.status == 0, "\(c)")
+            #expect(readFile(out) == "", "output before start: \(readFile(out) ?? "")")
+            #expect(h.skiff("start", id).status == 0)
+            #expect(waitUntil { h.status(id) == "stopped" })
+            #expect(readFile(out) == "to-stdout\n")
+            #expect(readFile(err) == "to-stderr\n")
         }
 
         @Test func killDefaultIsTERM() throws {
@@ -260,10 +285,7 @@ extension Integration {
             #expect(r.status == 0, "\(r)")
             #expect(r.stderr.isEmpty, "state must keep stderr silent: \(r)")
             // Top-level keys (2-space indent) in runc's order.
-            let keys = r.stdout.split(separator: "\n").compactMap { line -> String? in
-                guard line.hasPrefix("  \""), !line.hasPrefix("   ") else { return nil }
-                return String(line.dropFirst(3).prefix { $0 != "\"" })
-            }
+            let keys = Self.topLevelKeys(r.stdout)
             #expect(keys == ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "annotations", "owner"], "\(r.stdout)")
             let state = try #require(parseJSONObject(r.stdout))
             #expect(state["id"] as? String == id)
@@ -283,7 +305,8 @@ extension Integration {
             #expect(r.status == 0)
             let state = try #require(parseJSONObject(r.stdout))
             #expect(state["annotations"] == nil, "\(r.stdout)")
-            #expect(Set(state.keys) == ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"])
+            #expect(Self.topLevelKeys(r.stdout) == ["ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"], "\(r.stdout)")
+            #expect(!r.stdout.hasSuffix("\n"), "runc prints state without a trailing newline")
         }
 
         @Test func runRemovesTheContainer() throws {
@@ -304,6 +327,41 @@ extension Integration {
             let r = h.skiff("run", "-d", "-b", bundle.path, id)
             #expect(r.status == 0, "\(r)")
             #expect(h.status(id) == "running")
+        }
+
+        @Test func pauseAndResume() throws {
+            let h = try Harness()
+            let (bundle, markers) = try Self.markerBundle(h)
+            let (id, _) = h.create(bundle)
+            #expect(h.skiff("start", id).status == 0)
+            #expect(waitUntil { fileExists(markers + "/started") })
+            let p = h.skiff("pause", id)
+            #expect(p.status == 0, "\(p)")
+            #expect(h.status(id) == "paused")
+            // Frozen: a signal is queued but not handled until resume.
+            #expect(h.skiff("kill", id, "USR1").status == 0)
+            usleep(300_000)
+            #expect(!fileExists(markers + "/usr1"), "a paused container handled a signal")
+            let d = h.skiff("delete", id)
+            #expect(d.status == 1 && d.stderr.contains("that is not stopped: paused"), "\(d)")
+            let r = h.skiff("resume", id)
+            #expect(r.status == 0, "\(r)")
+            #expect(h.status(id) == "running")
+            #expect(waitUntil { fileExists(markers + "/usr1") }, "signal not handled after resume")
+            let again = h.skiff("resume", id)
+            #expect(again.status == 1 && again.stderr.contains("container not paused"), "\(again)")
+        }
+
+        @Test func psListsTheContainerProcesses() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(from: "sleep", in: h)
+            let (id, _) = h.create(bundle)
+            #expect(h.skiff("start", id).status == 0)
+            let r = h.skiff("ps", "--format", "json", id)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.stdout.hasSuffix("\n"))
+            let pids = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [Int]
+            #expect(pids == [h.pid(id)], "\(r)")
         }
 
         @Test func deleteForceUnknownIsOK() throws {

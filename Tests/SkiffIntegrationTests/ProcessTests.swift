@@ -24,6 +24,18 @@ extension Integration {
             h.expectNothingLeft(id)
         }
 
+        @Test func demoBundle() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(from: "demo", in: h)
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.stdout.contains("skiff-demo"), "\(r)")
+            #expect(r.stdout.contains("proc /proc proc"), "\(r)")
+            // ps shows the shell as pid 1.
+            let psLine = r.lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("1 ") }
+            #expect(psLine?.contains("sh") == true, "\(r)")
+        }
+
         @Test func exitStatusPropagates() throws {
             let h = try Harness()
             let bundle = try Bundle.make(in: h) { $0.shell("exit 3") }

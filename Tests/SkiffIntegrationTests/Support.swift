@@ -71,103 +71,116 @@ struct RunResult: CustomStringConvertible {
     var description: String { "status=\(status)\(timedOut ? " (TIMED OUT)" : "") stdout=\(stdout.debugDescription) stderr=\(stderr.debugDescription)" }
 }
 
-/// Runs `executable args` with stdout/stderr going to files (never pipes: container processes
-/// inherit the runtime's stdio and may keep it open long after the runtime exits). Kills the
-/// process (SIGKILL) if it is still running at the deadline.
-func spawn(_ executable: String, _ args: [String], stdin: String? = nil, stdoutPath: String, stderrPath: String,
-           env: [String: String]? = nil, timeout: TimeInterval = 30) -> RunResult {
-    let fm = FileManager.default
-    fm.createFile(atPath: stdoutPath, contents: nil)
-    fm.createFile(atPath: stderrPath, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = args
-    if let env { process.environment = env }
-    guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath) else {
-        return RunResult(status: -1, stdout: "", stderr: "cannot open output files")
-    }
-    defer { try? out.close(); try? err.close() }
-    process.standardOutput = out
-    process.standardError = err
-    var stdinFile: FileHandle? = nil
-    if let stdin {
-        let path = stdoutPath + ".stdin"
-        fm.createFile(atPath: path, contents: Data(stdin.utf8))
-        stdinFile = FileHandle(forReadingAtPath: path)
-        process.standardInput = stdinFile
-    } else {
-        process.standardInput = FileHandle.nullDevice
-    }
-    defer { try? stdinFile?.close() }
-    do { try process.run() } catch {
-        return RunResult(status: -1, stdout: "", stderr: "cannot run \(executable): \(error)")
-    }
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    while process.isRunning {
-        if Date() > deadline {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            break
-        }
-        usleep(5_000)
-    }
-    process.waitUntilExit()
-    var status = process.terminationStatus
-    if process.terminationReason == .uncaughtSignal { status = 128 + status }
-    let stdoutText = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-    let stderrText = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-    return RunResult(status: status, stdout: stdoutText, stderr: stderrText, timedOut: timedOut)
-}
-
-/// A process running in the background (e.g. an attached `skiff run`), stdout/stderr to files.
-final class Background {
-    let process: Process
+/// A child started with posix_spawn (not Foundation's Process: we reap it ourselves with
+/// waitpid, so its exit cannot be missed). stdin/stdout/stderr are files, never pipes:
+/// container processes inherit the runtime's stdio and may keep it open long after the
+/// runtime exits. `extraFds` are passed as fds 3, 4, …; every other fd is closed.
+final class Child {
+    let pid: pid_t
     let stdoutPath: String
     let stderrPath: String
-    private let handles: [FileHandle]
     private var result: RunResult?
+    private var exitStatus: Int32?
 
-    init(_ executable: String, _ args: [String], stdoutPath: String, stderrPath: String) throws {
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    init(_ executable: String, _ args: [String], stdinPath: String = "/dev/null", stdoutPath: String, stderrPath: String,
+         extraFds: [Int32] = []) throws {
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = args
-        guard let out = FileHandle(forWritingAtPath: stdoutPath), let err = FileHandle(forWritingAtPath: stderrPath) else {
-            throw HarnessError("cannot open output files")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Move the extra fds out of the way, close every other fd, then put them in place.
+        let parked = Int32(1000)
+        for (i, fd) in extraFds.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, parked + Int32(i)) }
+        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+        for fd in open where fd >= 3 && !(parked..<parked + Int32(extraFds.count)).contains(fd) {
+            posix_spawn_file_actions_addclose(&actions, fd)
         }
-        handles = [out, err]
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        for i in extraFds.indices {
+            posix_spawn_file_actions_adddup2(&actions, parked + Int32(i), Int32(3 + i))
+            posix_spawn_file_actions_addclose(&actions, parked + Int32(i))
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+        guard rc == 0 else { throw HarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+        self.pid = pid
     }
 
-    var stdout: String { readFile(stdoutPath) ?? "" }
+    var isRunning: Bool { result == nil && reap(block: false) == nil }
 
-    /// Waits up to `timeout`, then SIGKILLs the process.
+    /// waitpid once; returns the decoded status (128+n for a signal) once the child exited.
+    private func reap(block: Bool) -> Int32? {
+        if let exitStatus { return exitStatus }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, block ? 0 : WNOHANG)
+        guard r == pid else { return nil }
+        let signal = status & 0x7f
+        exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return exitStatus
+    }
+
+    /// Waits until the child exits or `timeout` passes (then SIGKILLs it).
     @discardableResult
     func wait(timeout: TimeInterval = 30) -> RunResult {
         if let result { return result }
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
-        while process.isRunning {
-            if Date() > deadline { timedOut = true; kill(process.processIdentifier, SIGKILL); break }
-            usleep(5_000)
+        var status = reap(block: false)
+        while status == nil {
+            if Date() > deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                status = reap(block: true)
+                break
+            }
+            usleep(2_000)
+            status = reap(block: false)
         }
-        process.waitUntilExit()
-        for h in handles { try? h.close() }
-        var status = process.terminationStatus
-        if process.terminationReason == .uncaughtSignal { status = 128 + status }
-        let r = RunResult(status: status, stdout: readFile(stdoutPath) ?? "", stderr: readFile(stderrPath) ?? "", timedOut: timedOut)
+        let r = RunResult(status: status ?? -1, stdout: readFile(stdoutPath) ?? "", stderr: readFile(stderrPath) ?? "", timedOut: timedOut)
         result = r
         return r
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) }; _ = wait(timeout: 5) }
+    var stdout: String { readFile(stdoutPath) ?? "" }
+
+    deinit {
+        if result == nil, reap(block: false) == nil { kill(pid, SIGKILL); _ = reap(block: true) }
+    }
+}
+
+typealias Background = Child
+
+/// Runs `executable args` to completion (killed at the deadline).
+func spawn(_ executable: String, _ args: [String], stdin: String? = nil, stdoutPath: String, stderrPath: String,
+           extraFds: [Int32] = [], timeout: TimeInterval = 30) -> RunResult {
+    var stdinPath = "/dev/null"
+    if let stdin {
+        stdinPath = stdoutPath + ".stdin"
+        FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin.utf8))
+    }
+    do {
+        let child = try Child(executable, args, stdinPath: stdinPath, stdoutPath: stdoutPath, stderrPath: stderrPath, extraFds: extraFds)
+        return child.wait(timeout: timeout)
+    } catch {
+        return RunResult(status: -1, stdout: "", stderr: "\(error)")
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
@@ -190,7 +203,7 @@ final class Harness {
     let dir: String
     let root: String
     private var counter = 0
-    private var pids: [pid_t] = []
+    private var ids: [String] = []
     private var backgrounds: [Background] = []
     private var cleaned = false
 
@@ -211,7 +224,9 @@ final class Harness {
     func newID(_ prefix: String = "it") -> String {
         counter += 1
         let random = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
-        return "\(prefix)-\(random)-\(counter)"
+        let id = "\(prefix)-\(random)-\(counter)"
+        ids.append(id)
+        return id
     }
 
     /// A fresh path inside the temp dir.
@@ -228,24 +243,24 @@ final class Harness {
 
     @discardableResult
     func skiff(args: [String], globals: [String] = [], stdin: String? = nil, timeout: TimeInterval = 30,
-               stdoutPath: String? = nil) -> RunResult {
+               stdoutPath: String? = nil, stderrPath: String? = nil, extraFds: [Int32] = []) -> RunResult {
         counter += 1
         let out = stdoutPath ?? "\(dir)/out-\(counter)"
         return spawn(Paths.binary, ["--root", root] + globals + args, stdin: stdin,
-                     stdoutPath: out, stderrPath: "\(dir)/err-\(counter)", timeout: timeout)
+                     stdoutPath: out, stderrPath: stderrPath ?? "\(dir)/err-\(counter)", extraFds: extraFds, timeout: timeout)
     }
 
     /// Starts `skiff --root <root> args…` in the background; waited for (or killed) at teardown.
     func background(_ args: [String], globals: [String] = []) -> Background {
         counter += 1
         do {
-            let b = try Background(Paths.binary, ["--root", root] + globals + args,
+            let b = try Child(Paths.binary, ["--root", root] + globals + args,
                                    stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
             backgrounds.append(b)
             return b
         } catch {
             Issue.record("cannot start skiff in the background: \(error)")
-            return try! Background("/bin/true", [], stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
+            return try! Child("/bin/true", [], stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
         }
     }
 
@@ -273,15 +288,12 @@ final class Harness {
 
     func pid(_ id: String) -> Int { (state(id)?["pid"] as? NSNumber)?.intValue ?? -1 }
 
-    /// Remembers a host pid to SIGKILL at teardown (belt and braces).
-    func track(pid: Int) { if pid > 0 { pids.append(pid_t(pid)) } }
 
     /// Creates a detached container and returns its id (records an issue on failure).
     func create(_ bundle: Bundle, id: String? = nil, extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) -> (String, RunResult) {
         let id = id ?? newID()
         let result = skiff(args: ["create", "-b", bundle.path] + extra + [id])
         #expect(result.status == 0, "create failed: \(result)", sourceLocation: sourceLocation)
-        if result.status == 0 { track(pid: pid(id)) }
         return (id, result)
     }
 
@@ -295,9 +307,10 @@ final class Harness {
             }
         }
         for b in backgrounds { b.wait(timeout: 10) }
-        // 2. Kill anything we know of that survived.
-        for pid in pids where kill(pid, 0) == 0 && isContainerProcessAlive(pid) {
-            kill(pid, SIGKILL)
+        // 2. Kill whatever is left of our containers (ids are random, so a process that
+        //    mentions one, or sits in its cgroup, is ours).
+        for id in ids {
+            for pid in processes(mentioning: id) { kill(pid_t(pid), SIGKILL) }
         }
         // 3. Unmount anything under the temp dir (a buggy runtime could leak mounts to the
         //    host), deepest first, so that removing the dir cannot reach through a bind mount.
@@ -310,12 +323,6 @@ final class Harness {
         if FileManager.default.fileExists(atPath: dir) {
             _ = spawn("/bin/rm", ["-rf", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null", timeout: 60)
         }
-    }
-
-    private func isContainerProcessAlive(_ pid: pid_t) -> Bool {
-        // Only kill a tracked pid if it is not a zombie we cannot reap anyway and still exists.
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return !stat.isEmpty
     }
 
     // MARK: Leftover checks

@@ -1,0 +1,193 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+public struct ExecOptions: Sendable {
+    public var process: Process
+    public var detach = false
+    public var pidFile: String?
+    public var consoleSocket: String?
+    public var preserveFds = 0
+    public var ignorePaused = false
+    public init(process: Process) { self.process = process }
+}
+
+extension Container {
+    /// The process `exec` runs when given args instead of --process: the container's own
+    /// process as the base, with runc's overrides.
+    public func execProcess(args: [String], cwd: String?, env: [String], user: String?, additionalGids: [UInt32],
+                            caps: [String], noNewPrivs: Bool, tty: Bool) throws(RuntimeError) -> Process {
+        guard var p = state.config.process else { throw RuntimeError("container has no process in its config") }
+        p.args = args
+        p.terminal = tty
+        p.consoleSize = nil
+        if let cwd { p.cwd = cwd }
+        if !env.isEmpty { p.env = (p.env ?? []) + env }
+        if let user {
+            let parts = user.split(separator: ":", maxSplits: 1)
+            guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+                throw RuntimeError("--user: \"\(user)\" is not uid[:gid]")
+            }
+            p.user.uid = uid
+            if parts.count == 2 { p.user.gid = UInt32(parts[1])! }
+        }
+        if !additionalGids.isEmpty { p.user.additionalGids = additionalGids }
+        if !caps.isEmpty {
+            var c = p.capabilities ?? LinuxCapabilities()
+            c.bounding = (c.bounding ?? []) + caps
+            c.effective = (c.effective ?? []) + caps
+            c.permitted = (c.permitted ?? []) + caps
+            // Never inheritable (CVE-2022-29162).
+            c.ambient = (c.ambient ?? []) + caps
+            p.capabilities = c
+        }
+        if noNewPrivs { p.noNewPrivileges = true }
+        return p
+    }
+
+    /// Runs a new process inside the container: same namespaces, cgroup, seccomp filter.
+    /// Detached: returns 0 once it runs (pid file written). Attached: its exit status.
+    public func exec(_ options: ExecOptions) throws(RuntimeError) -> Int32 {
+        let status = self.status
+        switch status {
+        case .stopped: throw RuntimeError("cannot exec in a stopped container")
+        case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
+        default: break
+        }
+        let plan = try ProcessPlan(process: options.process, linux: state.config.linux, field: "process")
+        try plan.checkHostCapabilities()
+        if plan.terminal && options.consoleSocket == nil {
+            throw RuntimeError("exec --tty needs --console-socket in this version of skiff")
+        }
+        let seccomp = try state.config.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
+        if seccomp?.usesNotify == true {
+            throw RuntimeError("config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported by this version of skiff yet")
+        }
+
+        // Namespaces of init, in join order (mnt last); pid and time for children via the parent.
+        let pid = state.initPid
+        var joins: [NamespacePlan.Join] = []
+        var parentJoins: [NamespacePlan.Join] = []
+        for type in ["user", "ipc", "uts", "network", "cgroup", "pid", "time", "mount"] where state.namespacePaths[type] != nil {
+            let path = "/proc/\(pid)/ns/\(NamespacePlan.procNames[type]!)"
+            let join = NamespacePlan.Join(type: type, path: path, flag: NamespacePlan.flags[type]!, field: "namespace \(type)")
+            if type == "pid" || type == "time" { parentJoins.append(join) } else { joins.append(join) }
+        }
+        let opened = try OpenNamespaces(joins)
+        defer { opened.closeAll() }
+        let parentOpened = try OpenNamespaces(parentJoins)
+        defer { parentOpened.closeAll() }
+        // The namespace files were opened from init's pid: make sure it was still init.
+        if !initAlive { throw RuntimeError("cannot exec in a stopped container") }
+
+        var consoleSocket: FD? = nil
+        if let path = options.consoleSocket {
+            do { consoleSocket = try Terminal.connect(path) } catch { throw RuntimeError("--console-socket: \(error)") }
+        }
+        defer { consoleSocket?.close() }
+        let (parentEnd, childEnd): (FD, FD)
+        do { (parentEnd, childEnd) = try socketPair() } catch { throw RuntimeError("\(error)") }
+        defer { parentEnd.close() }
+
+        let restore = try ParentNamespaces.enter(parentOpened, newTime: false, offsets: nil)
+        let cloned: (pid: pid_t, pidfd: FD?)
+        do {
+            cloned = try ProcessControl.clone(flags: 0)
+        } catch {
+            restore.back()
+            childEnd.close()
+            throw RuntimeError("cannot create exec process: \(error)")
+        }
+        if cloned.pid == 0 {
+            parentEnd.close()
+            ExecProcess.run(plan: plan, joins: opened, channel: SyncChannel(fd: childEnd), seccomp: seccomp,
+                            consoleSocket: consoleSocket, preserveFds: options.preserveFds)
+        }
+        restore.back()
+        childEnd.close()
+        let child = cloned.pid
+        let channel = SyncChannel(fd: parentEnd)
+        do throws(RuntimeError) {
+            try Cgroups.addProcess(child, to: state.cgroupPaths.filter { FileSystem.isDirectory($0) })
+            try channel.send(.go)
+            // The child's end is close-on-exec: EOF means it exec'd.
+            switch try channel.receive() {
+            case nil: break
+            case .failed(let text)?: throw RuntimeError(text)
+            default: throw RuntimeError("exec: unexpected message from the exec process")
+            }
+        } catch {
+            _ = Glibc.kill(child, SIGKILL)
+            _ = try? ProcessControl.wait(child)
+            throw error
+        }
+        if let pidFile = options.pidFile {
+            do {
+                try FileSystem.writeAtomic(FileSystem.absolute(pidFile), Array("\(child)".utf8), mode: 0o644)
+            } catch {
+                throw RuntimeError("--pid-file: \(error)")
+            }
+        }
+        if options.detach { return 0 }
+        Signals.forward(to: child)
+        return waitForExit(pid: child)
+    }
+}
+
+/// The exec'd process between clone and exec.
+enum ExecProcess {
+    static func run(plan: ProcessPlan, joins: OpenNamespaces, channel: SyncChannel, seccomp: SeccompPlan?,
+                    consoleSocket: FD?, preserveFds: Int) -> Never {
+        do throws(RuntimeError) {
+            do {
+                try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE")
+                try ProcessControl.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), what: "PR_SET_PDEATHSIG")
+            } catch {
+                throw RuntimeError("\(error)")
+            }
+            try channel.expect(.go)
+            try joins.enter()
+            joins.closeAll()
+            do { try ProcessControl.setsid() } catch { throw RuntimeError("\(error)") }
+            var console: FD? = nil
+            if plan.terminal, let socket = consoleSocket {
+                let root = RootFS(path: "/", fd: (try? FileSystem.open("/", O_PATH | O_DIRECTORY)) ?? FD(-1))
+                console = try Console.setup(root: root, socket: socket, size: plan.consoleSize)
+                socket.close()
+            }
+            let executable = try plan.resolveExecutable()
+            try InitProcess.applyRlimits(plan)
+            let trampoline = ProcessControl.makeTrampoline()
+            if let seccomp, !plan.noNewPrivileges { _ = try seccomp.load() }
+            if plan.noNewPrivileges {
+                do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
+                    throw RuntimeError("process.noNewPrivileges: \(error)")
+                }
+            }
+            try InitProcess.applyIdentity(plan)
+            do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("process.cwd: \(error)") }
+            if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
+                throw RuntimeError("process.cwd: \(plan.cwd) is outside the container")
+            }
+            if let console {
+                do {
+                    for target in Int32(0)...2 { try console.duplicate(to: target) }
+                    try Terminal.setControlling(console)
+                } catch {
+                    throw RuntimeError("console: \(error)")
+                }
+                console.close()
+            }
+            Identity.umask(plan.umask)
+            ProcessControl.closeFrom(3 + Int32(preserveFds), cloexecOnly: true)
+            // The process must outlive a detached `exec`: no parent-death signal past exec.
+            _ = try? ProcessControl.prctl(PR_SET_PDEATHSIG, 0, what: "PR_SET_PDEATHSIG")
+            if let seccomp, plan.noNewPrivileges { _ = try seccomp.load() }
+            let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
+            throw RuntimeError("\(failure)")
+        } catch {
+            try? channel.send(.failed(error.message))
+            ProcessControl.exit(255)
+        }
+    }
+}
