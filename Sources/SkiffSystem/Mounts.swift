@@ -162,12 +162,20 @@ public struct RootFS: Sendable {
         return FD(try check("openat", path + "/" + final) { Glibc.openat(fd.raw, final, flags | O_NOFOLLOW | O_CLOEXEC, mode) })
     }
 
-    /// mkdir -p inside the rootfs; returns an O_PATH handle on the directory.
+    /// mkdir -p inside the rootfs; returns an O_PATH handle on the directory. A component
+    /// that is a dangling symlink is followed inside the rootfs and its target created there
+    /// (what runc does), never outside.
     public func mkdirAll(_ inner: String, mode: mode_t = 0o755) throws(SystemError) -> FD {
-        let comps = Self.relative(inner).split(separator: "/").map(String.init)
+        try mkdirAll(inner, mode: mode, depth: 0)
+    }
+
+    private func mkdirAll(_ inner: String, mode: mode_t, depth: Int) throws(SystemError) -> FD {
+        if depth > 40 { throw SystemError("mkdirat", path + inner, errno: ELOOP) }
+        let comps = Self.relative(inner).split(separator: "/").map(String.init).filter { $0 != "." }
         var current = try open("/", O_PATH | O_DIRECTORY)
         var prefix = ""
-        for comp in comps where comp != "." {
+        for (i, comp) in comps.enumerated() {
+            let parent = prefix
             prefix += "/" + comp
             if let next = try? open(prefix, O_PATH | O_DIRECTORY) {
                 current.close()
@@ -175,10 +183,18 @@ public struct RootFS: Sendable {
                 continue
             }
             // Create it relative to the already-resolved parent, never through a path.
-            if Glibc.mkdirat(current.raw, comp, mode) != 0 && currentErrno() != EEXIST {
+            if Glibc.mkdirat(current.raw, comp, mode) != 0 {
                 let e = currentErrno()
-                current.close()
-                throw SystemError("mkdirat", path + prefix, errno: e)
+                if e == EEXIST, let target = danglingTarget(current, comp) {
+                    current.close()
+                    let base = target.hasPrefix("/") ? target : (parent.isEmpty ? "/" : parent) + "/" + target
+                    let rest = comps[(i + 1)...].joined(separator: "/")
+                    return try mkdirAll(cleanPath(base + "/" + rest), mode: mode, depth: depth + 1)
+                }
+                if e != EEXIST {
+                    current.close()
+                    throw SystemError("mkdirat", path + prefix, errno: e)
+                }
             }
             let opened = Result<FD, SystemError> { () throws(SystemError) -> FD in try open(prefix, O_PATH | O_DIRECTORY) }
             current.close()
@@ -187,15 +203,37 @@ public struct RootFS: Sendable {
         return current
     }
 
+    /// The target of `name` in `dir` when it is a symlink, else nil.
+    private func danglingTarget(_ dir: FD, _ name: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = Glibc.readlinkat(dir.raw, name, &buffer, Int(PATH_MAX))
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Ensures a regular file exists at `inner` (creating parents); returns an O_PATH handle.
+    /// A dangling symlink is followed inside the rootfs, as for directories.
     public func createFile(_ inner: String, mode: mode_t = 0o644) throws(SystemError) -> FD {
+        try createFile(inner, mode: mode, depth: 0)
+    }
+
+    private func createFile(_ inner: String, mode: mode_t, depth: Int) throws(SystemError) -> FD {
+        if depth > 40 { throw SystemError("openat", path + inner, errno: ELOOP) }
         if let existing = try? open(inner, O_PATH) { return existing }
         let (parent, name) = Self.split(inner)
         let dir = try mkdirAll(parent)
         defer { dir.close() }
         let created = Glibc.openat(dir.raw, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode)
-        if created < 0 && currentErrno() != EEXIST { throw SystemError("openat", path + inner) }
-        if created >= 0 { Glibc.close(created) }
+        if created < 0 {
+            let e = currentErrno()
+            if e == ELOOP || e == EEXIST, let target = danglingTarget(dir, name) {
+                let base = target.hasPrefix("/") ? target : parent + "/" + target
+                return try createFile(cleanPath(base), mode: mode, depth: depth + 1)
+            }
+            if e != EEXIST { throw SystemError("openat", path + inner, errno: e) }
+        } else {
+            Glibc.close(created)
+        }
         return try open(inner, O_PATH)
     }
 

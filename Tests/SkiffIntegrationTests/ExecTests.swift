@@ -4,7 +4,7 @@ import Testing
 
 extension Integration {
     /// `exec` (runtime-cli.md §2.6). Checked against runc 1.1.5.
-    @Suite(.disabled("exec is not implemented yet (skiff: exec is not supported by this version of skiff yet)"))
+    @Suite
     struct Exec {
         @Test func execRunsInTheContainer() throws {
             let h = try Harness()

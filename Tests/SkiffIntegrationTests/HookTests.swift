@@ -49,8 +49,9 @@ extension Integration {
             #expect(order() == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"])
 
             // The state each hook got on stdin.
+            // createContainer's status is checked in createContainerHookSeesCreating.
             let expectedStatus: [String: Set<String>] = [
-                "prestart": ["creating"], "createRuntime": ["creating"], "createContainer": ["creating"],
+                "prestart": ["creating"], "createRuntime": ["creating"], "createContainer": ["creating", "created"],
                 "startContainer": ["created", "running"], "poststart": ["running"], "poststop": ["stopped"],
             ]
             for kind in hostKinds + ["startContainer"] {
@@ -81,6 +82,23 @@ extension Integration {
                 #expect(mnt.hasPrefix("mnt:[") && mnt != hostNamespace("mnt"), "\(kind) mnt ns: \(mnt)")
             }
             h.expectNothingLeft(id)
+        }
+
+        /// createContainer runs during create, before the container is created: its state says
+        /// "creating" (runtime-spec; runc 1.1.5 passes "creating" too).
+        @Test
+        func createContainerHookSeesCreating() throws {
+            let h = try Harness()
+            let log = h.path("hooklog")
+            try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: true)
+            try Self.hookScript(name: "createContainer", logDir: log, at: "\(h.dir)/createContainer.sh")
+            let bundle = try Bundle.make(from: "sleep", in: h) { c in
+                c["hooks"] = ["createContainer": [["path": "\(h.dir)/createContainer.sh"]]]
+            }
+            let (id, _) = h.create(bundle)
+            let state = parseJSONObject(readFile("\(log)/createContainer.json") ?? "")
+            #expect(state?["id"] as? String == id)
+            #expect(state?["status"] as? String == "creating", "\(String(describing: state))")
         }
 
         @Test func failingPrestartHookFailsCreate() throws {

@@ -89,6 +89,59 @@ extension Integration {
             #expect(r.out == "1")
         }
 
+        /// The pid namespace shows only the container's processes.
+        @Test func pidNamespaceIsolation() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { $0.shell("ls -d /proc/[0-9]*") }
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            // sh (pid 1) expands the glob before ls runs.
+            #expect(r.lines == ["/proc/1"], "\(r)")
+        }
+
+        /// With a cgroup namespace the container sees itself at the root of every hierarchy.
+        @Test func cgroupNamespaceRoot() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { $0.args = ["cat", "/proc/self/cgroup"] }
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            #expect(!r.lines.isEmpty)
+            for line in r.lines { #expect(line.hasSuffix(":/"), "\(line)") }
+        }
+
+        /// A non-root user loses permitted/effective capabilities at exec unless they are
+        /// ambient (which needs them inheritable too); the bounding set stays.
+        @Test func capabilitiesForNonRootUser() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["process.user"] = ["uid": 1000, "gid": 1000]
+                c.args = ["cat", "/proc/self/status"]
+            }
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            let mask = capabilityMask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"])
+            #expect(statusField(r.stdout, "CapBnd") == mask)
+            #expect(statusField(r.stdout, "CapPrm") == "0000000000000000")
+            #expect(statusField(r.stdout, "CapEff") == "0000000000000000")
+            #expect(statusField(r.stdout, "Uid")?.split(separator: "\t").map(String.init) == ["1000", "1000", "1000", "1000"])
+        }
+
+        @Test func ambientCapabilitiesForNonRootUser() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["process.user"] = ["uid": 1000, "gid": 1000]
+                c["process.capabilities.inheritable"] = ["CAP_NET_BIND_SERVICE"]
+                c["process.capabilities.ambient"] = ["CAP_NET_BIND_SERVICE"]
+                c.args = ["cat", "/proc/self/status"]
+            }
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            let mask = capabilityMask(["CAP_NET_BIND_SERVICE"])
+            #expect(statusField(r.stdout, "CapAmb") == mask)
+            #expect(statusField(r.stdout, "CapPrm") == mask)
+            #expect(statusField(r.stdout, "CapEff") == mask)
+        }
+
         @Test func capabilitiesMatchConfig() throws {
             let h = try Harness()
             var caps: [String] = []

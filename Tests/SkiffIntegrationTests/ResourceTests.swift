@@ -56,7 +56,8 @@ extension Integration {
             h.expectNothingLeft(id)
         }
 
-        @Test func sysctlNet() throws {
+        @Test
+        func sysctlNet() throws {
             let h = try Harness()
             let bundle = try Bundle.make(in: h) { c in
                 c["linux.sysctl"] = ["net.ipv4.ip_forward": "1"]
@@ -69,7 +70,8 @@ extension Integration {
             #expect(readFile("/proc/sys/net/ipv4/ip_forward") == hostForward, "host sysctl changed")
         }
 
-        @Test func sysctl() throws {
+        @Test
+        func sysctl() throws {
             let h = try Harness()
             let bundle = try Bundle.make(in: h) { c in
                 c["linux.sysctl"] = ["net.ipv4.ip_forward": "1", "kernel.domainname": "it-domain"]

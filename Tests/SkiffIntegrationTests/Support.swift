@@ -312,6 +312,12 @@ final class Harness {
         for id in ids {
             for pid in processes(mentioning: id) { kill(pid_t(pid), SIGKILL) }
         }
+        // …and any cgroup dir left behind (tests report leftovers before teardown).
+        for id in ids {
+            for cg in cgroupDirs(id) where fileExists(cg) {
+                waitUntil(timeout: 2) { rmdir(cg) == 0 || errno == ENOENT }
+            }
+        }
         // 3. Unmount anything under the temp dir (a buggy runtime could leak mounts to the
         //    host), deepest first, so that removing the dir cannot reach through a bind mount.
         let leaked = mountPoints(under: dir)
@@ -321,7 +327,7 @@ final class Harness {
         // 4. Remove the temp dir, never crossing into another file system.
         _ = spawn("/bin/rm", ["-rf", "--one-file-system", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null", timeout: 60)
         if FileManager.default.fileExists(atPath: dir) {
-            _ = spawn("/bin/rm", ["-rf", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null", timeout: 60)
+            Issue.record("could not remove \(dir) (mounts left: \(mountPoints(under: dir)))")
         }
     }
 

@@ -84,10 +84,12 @@ enum InitProcess {
 
         try ctx.channel.send(.mountsReady)
         try ctx.channel.expect(.hooksDone)
-        try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "created"))
+        try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"))
 
         if hasMountNS {
             try builder.pivot()
+            // sysctls go through the container's /proc/sys before finalize makes it read-only.
+            try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
         } else if ctx.rootfs.rootfs != "/" {
@@ -99,7 +101,7 @@ enum InitProcess {
             }
         }
 
-        try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
+        if !hasMountNS { try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces) }
         if let hostname = ctx.spec.hostname {
             do { try Identity.setHostname(hostname) } catch { throw RuntimeError("config.json: hostname: \(error)") }
         }
@@ -153,24 +155,24 @@ enum InitProcess {
         try ctx.channel.send(.committed)
         ctx.channel.fd.close()
 
-        // Block until `start` opens the other end of exec.fifo.
+        // Block until `start` opens the other end of exec.fifo. The write end stays open
+        // (close-on-exec) until exec, so `start` sees EOF only once the program runs — or
+        // init died. Protocol: "0" = started; "E<message>" = failed (startContainer hook).
         let fifo: FD
         do {
             fifo = try proc.reopen(ctx.fifo, O_WRONLY)
         } catch {
             ProcessControl.exit(1)
         }
-        _ = try? fifo.write("0")
-        fifo.close()
         ctx.fifo.close()
         proc.close()
-
         do {
             try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
         } catch {
-            writeStderr("skiff: \(error)\n")
+            _ = try? fifo.write("E" + error.message)
             ProcessControl.exit(1)
         }
+        _ = try? fifo.write("0")
         Identity.umask(plan.umask)
         // Everything above the preserved fds is close-on-exec: exec closes it (the
         // trampoline memfd too, which execveat can still run).

@@ -18,29 +18,32 @@ extension Container {
         defer { fifo.close() }
         let pidfd = initPidFD()
         defer { pidfd?.close() }
+        // Read until EOF: init writes "0" (or "E<message>") and its write end closes at exec.
         var got: [UInt8] = []
-        while got.isEmpty {
+        var eof = false
+        while !eof {
             var fds = [pollfd(fd: fifo.raw, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidfd?.raw ?? -1, events: Int16(POLLIN), revents: 0)]
             let r = poll(&fds, 2, pidfd == nil ? 100 : -1)
             if r < 0 && currentErrno() == EINTR { continue }
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                got = (try? fifo.read(max: 1)) ?? []
-                if !got.isEmpty { break }
+            let initGone = fds[1].revents != 0 || (pidfd == nil && !initAlive)
+            if fds[0].revents & Int16(POLLIN | POLLHUP) != 0 || initGone {
+                // Drain what is there; 0 bytes after POLLHUP (or init's death) is EOF.
+                while let chunk = try? fifo.read(max: 4096), !chunk.isEmpty { got += chunk }
+                if fds[0].revents & Int16(POLLHUP) != 0 || initGone { eof = true }
             }
-            if fds[1].revents != 0 || !initAlive || fds[0].revents & Int16(POLLHUP) != 0 {
-                got = (try? fifo.read(max: 1)) ?? []
-                if got.isEmpty { throw RuntimeError("cannot start a container that has stopped") }
-            }
+        }
+        if got.first == UInt8(ascii: "E") {
+            FileSystem.unlink(fifoPath)
+            throw RuntimeError(String(decoding: got.dropFirst(), as: UTF8.self))
+        }
+        if got.first != UInt8(ascii: "0") {
+            throw RuntimeError("cannot start a container that has stopped")
         }
         FileSystem.unlink(fifoPath)
-        do {
-            try HookRunner.run(state.config, .poststart, state: ociState(status: .running))
-        } catch {
-            // runc kills the container when a poststart hook fails.
-            try? signalInit(SIGKILL)
-            throw error
-        }
+        // Spec (runtime.md, lifecycle step 6): a failing poststart hook is a warning and the
+        // remaining hooks and the lifecycle go on. (runc 1.1 kills the container instead.)
+        HookRunner.runAll(state.config, .poststart, state: ociState(status: .running))
     }
 
     /// Sends a signal to init (or, with `all`, to every process in the container's cgroup).
@@ -118,11 +121,8 @@ extension Container {
         } catch {
             writeStderr("skiff: warning: \(error)\n")
         }
-        do {
-            try HookRunner.run(state.config, .poststop, state: ociState(status: .stopped))
-        } catch {
-            writeStderr("skiff: warning: \(error)\n")
-        }
+        // Poststop failures are warnings; every hook still runs (spec).
+        HookRunner.runAll(state.config, .poststop, state: ociState(status: .stopped))
         store.remove(id)
     }
 

@@ -20,6 +20,26 @@ public enum HookRunner {
         }
     }
 
+    /// Runs every hook of a kind, reporting failures as warnings and going on with the rest:
+    /// what the spec requires of poststart and poststop hooks. Returns the warnings.
+    @discardableResult
+    public static func runAll(_ spec: Spec, _ kind: Kind, state: OCIState) -> [String] {
+        let list = hooks(spec, kind)
+        if list.isEmpty { return [] }
+        let json = state.hookStateJSON()
+        var warnings: [String] = []
+        for (i, hook) in list.enumerated() {
+            do {
+                try runOne(hook, stdin: json)
+            } catch {
+                let text = "error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)"
+                warnings.append(text)
+                writeStderr("skiff: warning: \(text)\n")
+            }
+        }
+        return warnings
+    }
+
     /// Runs every hook of a kind in order; the first failure stops the rest.
     public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
         let list = hooks(spec, kind)

@@ -66,14 +66,16 @@ struct RootfsBuilder {
         } catch {
             throw RuntimeError("cannot set rootfs propagation: \(error)")
         }
+        if plan.propagation & MountFlags.shared != 0 {
+            // pivot_root refuses a new root, or a parent of it, that is shared: make the
+            // rootfs's parent mount private first, so the bind below is private too. The
+            // configured propagation is applied to "/" after pivot_root.
+            try makeParentPrivate()
+        }
         do {
             try Mounts.mount(plan.rootfs, plan.rootfs, "bind", MountFlags.bind | MountFlags.rec)
         } catch {
             throw RuntimeError("cannot bind-mount root.path \(plan.rootfs): \(error)")
-        }
-        if plan.propagation & MountFlags.shared != 0 {
-            // pivot_root refuses a new root whose parent mount is shared.
-            try makeParentPrivate()
         }
         do {
             root = try RootFS(path: plan.rootfs)
