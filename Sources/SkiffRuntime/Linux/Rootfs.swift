@@ -30,8 +30,11 @@ public struct RootfsPlan: Sendable {
         self.bundle = bundle
         readonly = root.readonly ?? false
         let configured = spec.linux?.rootfsPropagation
-        propagation = try MountOptions.rootPropagation(configured)
-        finalPropagation = (configured?.isEmpty ?? true) ? nil : propagation
+        let wanted = try MountOptions.rootPropagation(configured)
+        // An unbindable "/" could not bind the rootfs onto itself: start from rslave and
+        // make "/" unbindable after pivot_root (runc fails such configs with EINVAL).
+        propagation = wanted & MountFlags.unbindable != 0 ? MountFlags.slave | MountFlags.rec : wanted
+        finalPropagation = (configured?.isEmpty ?? true) ? nil : wanted
         var ops: [MountOp] = []
         for (i, m) in (spec.mounts ?? []).enumerated() {
             ops.append(try MountOptions.plan(m, index: i))
