@@ -288,3 +288,4 @@ void sk_forward_signals(pid_t pid) {
         sigaction(sig, &sa, NULL);
     }
 }
+

@@ -27,7 +27,7 @@ public enum Features {
                     ("operators", .array(SeccompPlan.knownOperators.map { .string($0) })),
                     ("archs", .array(Spec.knownSeccompArchitectures.map { .string($0) })),
                     ("knownFlags", .array(SeccompPlan.knownFlags.map { .string($0) })),
-                    ("supportedFlags", .array(SeccompPlan.knownFlags.map { .string($0) })),
+                    ("supportedFlags", .array(SeccompPlan.supportedFlags.map { .string($0) })),
                 ])),
                 ("apparmor", object([("enabled", .bool(false))])),
                 ("selinux", object([("enabled", .bool(false))])),

@@ -206,6 +206,15 @@ public enum Terminal {
         try check("sendmsg", "console socket") { sk_send_fd(socket.raw, fd.raw, name) }
     }
 
+    /// Receives one message and at most one fd passed with it.
+    public static func receiveFD(_ socket: FD, max: Int) throws(SystemError) -> (bytes: [UInt8], fd: FD?) {
+        var buffer = [CChar](repeating: 0, count: max)
+        var passed: Int32 = -1
+        let n = try check("recvmsg") { sk_recv_fd(socket.raw, &buffer, max, &passed) }
+        let bytes = buffer[0..<n].map { UInt8(bitPattern: $0) }
+        return (bytes, passed >= 0 ? FD(passed) : nil)
+    }
+
     /// Connects to a unix stream socket path.
     public static func connect(_ path: String) throws(SystemError) -> FD {
         let sock = try check("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }

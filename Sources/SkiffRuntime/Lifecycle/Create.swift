@@ -74,9 +74,6 @@ extension Container {
         }
         let pidFile = opts.pidFile.map { FileSystem.absolute($0) }
         let seccomp = try spec.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
-        if seccomp?.usesNotify == true {
-            throw RuntimeError("config.json: linux.seccomp: SCMP_ACT_NOTIFY (listenerPath) is not supported by this version of skiff yet")
-        }
 
         let store = runtime.store
         try store.createDirectory(id)
@@ -187,10 +184,18 @@ extension Container {
         try HookRunner.run(spec, .prestart, state: hookState)
         try HookRunner.run(spec, .createRuntime, state: hookState)
         try channel.send(.hooksDone)
-        switch try channel.receive() {
-        case .ready?: break
-        case .failed(let text)?: throw initFailed(text)
-        default: throw initFailed(nil)
+        var ready = false
+        while !ready {
+            let got = try channel.receiveWithFD()
+            switch got.message {
+            case .ready?: ready = true
+            case .seccompFD?:
+                guard let notify = got.fd, let seccomp else { throw initFailed("seccomp notify fd missing") }
+                defer { notify.close() }
+                try seccomp.sendToListener(notify, pid: pid, state: hookState)
+            case .failed(let text)?: throw initFailed(text)
+            default: throw initFailed(nil)
+            }
         }
 
         try store.save(state)

@@ -60,9 +60,6 @@ extension Container {
             throw RuntimeError("exec --tty needs --console-socket in this version of skiff")
         }
         let seccomp = try state.config.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
-        if seccomp?.usesNotify == true {
-            throw RuntimeError("config.json: linux.seccomp: SCMP_ACT_NOTIFY is not supported by this version of skiff yet")
-        }
 
         // Namespaces of init, in join order (mnt last); pid and time for children via the parent.
         let pid = state.initPid
@@ -111,10 +108,18 @@ extension Container {
             try Cgroups.addProcess(child, to: state.cgroupPaths.filter { FileSystem.isDirectory($0) })
             try channel.send(.go)
             // The child's end is close-on-exec: EOF means it exec'd.
-            switch try channel.receive() {
-            case nil: break
-            case .failed(let text)?: throw RuntimeError(text)
-            default: throw RuntimeError("exec: unexpected message from the exec process")
+            var done = false
+            while !done {
+                let got = try channel.receiveWithFD()
+                switch got.message {
+                case nil: done = true
+                case .seccompFD?:
+                    guard let notify = got.fd, let seccomp else { throw RuntimeError("exec: seccomp notify fd missing") }
+                    defer { notify.close() }
+                    try seccomp.sendToListener(notify, pid: child, state: ociState(status: .running))
+                case .failed(let text)?: throw RuntimeError(text)
+                default: throw RuntimeError("exec: unexpected message from the exec process")
+                }
             }
         } catch {
             _ = Glibc.kill(child, SIGKILL)
@@ -158,7 +163,18 @@ enum ExecProcess {
             let executable = try plan.resolveExecutable()
             try InitProcess.applyRlimits(plan)
             let trampoline = ProcessControl.makeTrampoline()
-            if let seccomp, !plan.noNewPrivileges { _ = try seccomp.load() }
+            let loadEarly = seccomp.map { !plan.noNewPrivileges || $0.usesNotify } ?? false
+            if loadEarly, let seccomp {
+                if plan.noNewPrivileges {
+                    do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
+                        throw RuntimeError("process.noNewPrivileges: \(error)")
+                    }
+                }
+                if let notify = try seccomp.load() {
+                    try channel.send(.seccompFD, passing: notify)
+                    notify.close()
+                }
+            }
             if plan.noNewPrivileges {
                 do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
                     throw RuntimeError("process.noNewPrivileges: \(error)")
@@ -182,7 +198,7 @@ enum ExecProcess {
             ProcessControl.closeFrom(3 + Int32(preserveFds), cloexecOnly: true)
             // The process must outlive a detached `exec`: no parent-death signal past exec.
             _ = try? ProcessControl.prctl(PR_SET_PDEATHSIG, 0, what: "PR_SET_PDEATHSIG")
-            if let seccomp, plan.noNewPrivileges { _ = try seccomp.load() }
+            if let seccomp, !loadEarly { _ = try seccomp.load() }
             let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
             throw RuntimeError("\(failure)")
         } catch {

@@ -123,8 +123,19 @@ enum InitProcess {
         let trampoline = ProcessControl.makeTrampoline()
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
         // capabilities go. With it, load as late as possible, right before exec.
-        if let seccomp = ctx.seccomp, !plan.noNewPrivileges {
-            _ = try seccomp.load()
+        // A notify filter is loaded here in any case: its fd must reach the parent, which
+        // hands it to the listener before create returns.
+        let loadEarly = ctx.seccomp.map { !plan.noNewPrivileges || $0.usesNotify } ?? false
+        if loadEarly, let seccomp = ctx.seccomp {
+            if plan.noNewPrivileges {
+                do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
+                    throw RuntimeError("config.json: process.noNewPrivileges: \(error)")
+                }
+            }
+            if let notify = try seccomp.load() {
+                try ctx.channel.send(.seccompFD, passing: notify)
+                notify.close()
+            }
         }
         if plan.noNewPrivileges {
             do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
@@ -177,7 +188,7 @@ enum InitProcess {
         // Everything above the preserved fds is close-on-exec: exec closes it (the
         // trampoline memfd too, which execveat can still run).
         ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
-        if let seccomp = ctx.seccomp, plan.noNewPrivileges {
+        if let seccomp = ctx.seccomp, !loadEarly {
             do {
                 _ = try seccomp.load()
             } catch {

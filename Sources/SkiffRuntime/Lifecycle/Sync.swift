@@ -16,6 +16,8 @@ import SkiffSystem
 ///          ◀─────────────────────────────────── .committed; init blocks on exec.fifo
 enum SyncMessage: Equatable {
     case go, mountsReady, hooksDone, ready, commit, committed
+    /// Carries the seccomp user-notification fd (SCM_RIGHTS) for the listener.
+    case seccompFD
     case failed(String)
 
     var bytes: [UInt8] {
@@ -26,6 +28,7 @@ enum SyncMessage: Equatable {
         case .ready: [0x72]
         case .commit: [0x63]
         case .committed: [0x43]
+        case .seccompFD: [0x73]
         case .failed(let text): [0x65] + Array(text.utf8)
         }
     }
@@ -39,6 +42,7 @@ enum SyncMessage: Equatable {
         case 0x72: self = .ready
         case 0x63: self = .commit
         case 0x43: self = .committed
+        case 0x73: self = .seccompFD
         case 0x65: self = .failed(String(decoding: bytes.dropFirst(), as: UTF8.self))
         default: return nil
         }
@@ -54,11 +58,25 @@ struct SyncChannel {
 
     /// nil when the peer closed its end (init died, or the parent went away).
     func receive() throws(RuntimeError) -> SyncMessage? {
-        let bytes: [UInt8]
-        do { bytes = try fd.read(max: 65536) } catch { throw RuntimeError("sync: \(error)") }
-        if bytes.isEmpty { return nil }
-        guard let message = SyncMessage(bytes) else { throw RuntimeError("sync: unexpected message") }
-        return message
+        try receiveWithFD().message
+    }
+
+    /// A message and the fd that came with it (SCM_RIGHTS), if any.
+    func receiveWithFD() throws(RuntimeError) -> (message: SyncMessage?, fd: FD?) {
+        let got: (bytes: [UInt8], fd: FD?)
+        do { got = try Terminal.receiveFD(fd, max: 65536) } catch { throw RuntimeError("sync: \(error)") }
+        if got.bytes.isEmpty { got.fd?.close(); return (nil, nil) }
+        guard let message = SyncMessage(got.bytes) else {
+            got.fd?.close()
+            throw RuntimeError("sync: unexpected message")
+        }
+        return (message, got.fd)
+    }
+
+    func send(_ message: SyncMessage, passing passed: FD) throws(RuntimeError) {
+        do { try Terminal.sendFD(fd, passed, name: String(decoding: message.bytes, as: UTF8.self)) } catch {
+            throw RuntimeError("sync: \(error)")
+        }
     }
 
     func expect(_ wanted: SyncMessage) throws(RuntimeError) {

@@ -28,7 +28,10 @@ public struct SeccompPlan: Sendable {
         "SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4,
         "SCMP_CMP_GE": 5, "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7,
     ]
-    public static let knownFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
+    public static let knownFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
+    /// Flags this build's libseccomp (2.5) can apply; WAIT_KILLABLE_RECV needs libseccomp 2.6.
+    public static let supportedFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
     public static var knownActions: [String] { actionBase.keys.sorted() }
     public static var knownOperators: [String] { operators.keys.sorted() }
 
@@ -54,8 +57,11 @@ public struct SeccompPlan: Sendable {
             architectures.append(String(arch.dropFirst("SCMP_ARCH_".count)).lowercased())
         }
         flags = seccomp.flags ?? []
-        for (i, flag) in flags.enumerated() where !Self.knownFlags.contains(flag) {
-            throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: unsupported seccomp flag \"\(flag)\"")
+        for (i, flag) in flags.enumerated() where !Self.supportedFlags.contains(flag) {
+            if Self.knownFlags.contains(flag) {
+                throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: \(flag) needs libseccomp 2.6 or newer; this skiff is built with an older one")
+            }
+            throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: unknown seccomp flag \"\(flag)\"")
         }
         listenerPath = seccomp.listenerPath
         listenerMetadata = seccomp.listenerMetadata
@@ -93,6 +99,26 @@ public struct SeccompPlan: Sendable {
         }
         if usesNotify && (listenerPath ?? "").isEmpty {
             throw RuntimeError("config.json: linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used")
+        }
+    }
+
+    /// Hands the notify fd to the seccomp agent at listenerPath, with the container process
+    /// state (runtime-spec ContainerProcessState) in the same message.
+    func sendToListener(_ notify: FD, pid: Int32, state: OCIState) throws(RuntimeError) {
+        guard let path = listenerPath else { return }
+        var processState = JSONObject()
+        processState["ociVersion"] = .string(SpecVersion.current)
+        processState["fds"] = .array([.string("seccompFd")])
+        processState["pid"] = .number(JSONNumber(Int(pid)))
+        if let listenerMetadata, !listenerMetadata.isEmpty { processState["metadata"] = .string(listenerMetadata) }
+        let stateValue = (try? JSONValue.parse(state.hookStateJSON())) ?? .null
+        processState["state"] = stateValue
+        do {
+            let socket = try Terminal.connect(path)
+            defer { socket.close() }
+            try Terminal.sendFD(socket, notify, name: JSONValue.object(processState).serialized())
+        } catch {
+            throw RuntimeError("config.json: linux.seccomp.listenerPath: \(error)")
         }
     }
 
