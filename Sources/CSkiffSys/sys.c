@@ -289,3 +289,21 @@ void sk_forward_signals(pid_t pid) {
     }
 }
 
+
+int sk_termios_size(void) { return (int)sizeof(struct termios); }
+int sk_make_raw(int fd, void *saved) {
+    struct termios t;
+    if (tcgetattr(fd, &t) < 0) return -1;
+    memcpy(saved, &t, sizeof(t));
+    cfmakeraw(&t);
+    return tcsetattr(fd, TCSANOW, &t);
+}
+int sk_restore_termios(int fd, const void *saved) { return tcsetattr(fd, TCSANOW, (const struct termios *)saved); }
+int sk_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+int sk_socketpair_stream(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }

@@ -74,3 +74,23 @@ public func socketPair() throws(SystemError) -> (FD, FD) {
     }
     return (FD(fds[0]), FD(fds[1]))
 }
+
+extension FD {
+    public func setNonblocking() throws(SystemError) {
+        let flags = try check("fcntl") { sk_fcntl_int(raw, F_GETFL, 0) }
+        try check("fcntl") { sk_fcntl_int(raw, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// One read(2): nil on EAGAIN, [] at end of file (or EIO from a pty whose peer closed).
+    public func readSome(max: Int = 16384) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: max)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress, max) }
+            if n >= 0 { return Array(buffer[0..<n]) }
+            let e = currentErrno()
+            if e == EINTR { continue }
+            if e == EAGAIN { return nil }
+            return []
+        }
+    }
+}

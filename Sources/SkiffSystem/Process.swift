@@ -206,6 +206,25 @@ public enum Terminal {
         try check("sendmsg", "console socket") { sk_send_fd(socket.raw, fd.raw, name) }
     }
 
+    /// Puts a terminal in raw mode; returns the settings to restore (nil: not a terminal).
+    public static func makeRaw(_ fd: FD) -> [UInt8]? {
+        var saved = [UInt8](repeating: 0, count: Int(sk_termios_size()))
+        return sk_make_raw(fd.raw, &saved) == 0 ? saved : nil
+    }
+
+    public static func restore(_ fd: FD, _ saved: [UInt8]) { _ = sk_restore_termios(fd.raw, saved) }
+
+    public static func size(_ fd: FD) -> (rows: UInt16, cols: UInt16)? {
+        var rows: UInt16 = 0, cols: UInt16 = 0
+        return sk_get_winsize(fd.raw, &rows, &cols) == 0 ? (rows, cols) : nil
+    }
+
+    public static func streamPair() throws(SystemError) -> (FD, FD) {
+        var fds: [Int32] = [0, 0]
+        try check("socketpair") { sk_socketpair_stream(&fds) }
+        return (FD(fds[0]), FD(fds[1]))
+    }
+
     /// Receives one message and at most one fd passed with it.
     public static func receiveFD(_ socket: FD, max: Int) throws(SystemError) -> (bytes: [UInt8], fd: FD?) {
         var buffer = [CChar](repeating: 0, count: max)

@@ -113,6 +113,22 @@ func readUntil(_ fd: Int32, marker: String, timeout: TimeInterval = 10) -> Strin
 
 extension Integration {
     @Suite struct Console {
+        /// Attached `run` with process.terminal and no --console-socket relays the container's
+        /// pty to the caller (what `skiff spec` + `skiff run` needs) and keeps the exit status.
+        @Test func attachedRunRelaysTheTerminal() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["process.terminal"] = true
+                c.shell("tty; echo relayed; exit 4")
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id, timeout: 30)
+            #expect(r.status == 4, "\(r)")
+            #expect(r.out.contains("/dev/pts/0"), "\(r)")
+            #expect(r.out.contains("relayed"), "\(r)")
+            h.expectNothingLeft(id)
+        }
+
         @Test func consoleSocketReceivesPtyMaster() throws {
             let h = try Harness()
             let listener = try ConsoleListener(path: h.path("console") + ".sock")

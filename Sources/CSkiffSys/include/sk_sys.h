@@ -84,6 +84,13 @@ long sk_join_session_keyring(const char *name);
 // (slave) fd via TIOCGPTPEER in *peer and its number in *index.
 int sk_open_pty(int ptmx_fd, int *peer, int *index);
 int sk_set_ctty(int fd);
+// Raw mode for a relaying terminal: saves the old settings into `saved` (at least
+// sk_termios_size() bytes) and restores them with sk_restore_termios.
+int sk_termios_size(void);
+int sk_make_raw(int fd, void *saved);
+int sk_restore_termios(int fd, const void *saved);
+int sk_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int sk_socketpair_stream(int fds[2]);
 
 // ---- signals --------------------------------------------------------------------------
 // Forwards every catchable signal (except SIGCHLD) to `pid` (run without --detach).

@@ -9,6 +9,8 @@ public struct CreateOptions: Sendable {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    /// An already connected console socket (attached `run` with a terminal) instead of a path.
+    public var consoleSocketFD: FD?
     public init(bundle: String, pidFile: String? = nil, consoleSocket: String? = nil) {
         self.bundle = bundle
         self.pidFile = pidFile
@@ -56,7 +58,7 @@ extension Container {
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
         }
-        if process.terminal && opts.consoleSocket == nil {
+        if process.terminal && opts.consoleSocket == nil && opts.consoleSocketFD == nil {
             throw RuntimeError("config.json: process.terminal: true requires --console-socket (use run for an interactive terminal)")
         }
         if !process.terminal && opts.consoleSocket != nil {
@@ -115,11 +117,11 @@ extension Container {
         let parentJoins = try OpenNamespaces(namespaces.parentJoins)
         defer { parentJoins.closeAll() }
 
-        var consoleSocket: FD? = nil
+        var consoleSocket: FD? = opts.consoleSocketFD
         if let path = opts.consoleSocket {
             do { consoleSocket = try Terminal.connect(path) } catch { throw RuntimeError("--console-socket: \(error)") }
         }
-        defer { consoleSocket?.close() }
+        defer { if opts.consoleSocketFD == nil { consoleSocket?.close() } }
 
         let (parentEnd, childEnd): (FD, FD)
         do { (parentEnd, childEnd) = try socketPair() } catch { throw RuntimeError("\(error)") }

@@ -17,17 +17,7 @@ enum RunCommand: Command {
         if !detach && !args.bool("no-subreaper") {
             try? ProcessControl.prctl(PR_SET_CHILD_SUBREAPER, 1, what: "PR_SET_CHILD_SUBREAPER")
         }
-        let launched = try Container.create(id: id, options: try CreateCommand.options(args), runtime: options)
-        do {
-            try launched.container.start()
-        } catch {
-            try? launched.container.delete(force: true)
-            throw error
-        }
-        if detach { return 0 }
-        Signals.forward(to: launched.pid)
-        let status = launched.container.waitForExit(pid: launched.pid)
-        if !args.bool("keep") { try? launched.container.delete(force: true) }
-        return status
+        return try Container.run(id: id, options: try CreateCommand.options(args), runtime: options,
+                                 detach: detach, keep: args.bool("keep"))
     }
 }
