@@ -12,7 +12,7 @@ public enum Features {
             ("hooks", .array(["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"].map { .string($0) })),
             ("mountOptions", .array(MountOptions.known.map { .string($0) })),
             ("linux", object([
-                ("namespaces", .array(["cgroup", "ipc", "mount", "network", "pid", "time", "uts"].map { .string($0) })),
+                ("namespaces", .array(["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"].map { .string($0) })),
                 ("capabilities", .array(Array(caps))),
                 ("cgroup", object([
                     ("v1", .bool(layout.kind == .v1 || layout.kind == .hybrid)),

@@ -54,7 +54,19 @@ extension Container {
         // Pure plans first: every config problem is reported before anything is created.
         let namespaces = try NamespacePlan(spec.linux?.namespaces ?? [])
         let process = try ProcessPlan(process: processSpec, linux: spec.linux)
+        if namespaces.newUser {
+            try IDMaps.validate(uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings)
+        } else if !(spec.linux?.uidMappings ?? []).isEmpty || !(spec.linux?.gidMappings ?? []).isEmpty {
+            throw RuntimeError("config.json: linux.uidMappings: needs a new user namespace (linux.namespaces has no \"user\" without a path)")
+        }
         try process.checkHostCapabilities()
+        // Labels for an LSM this host does not run are refused, never silently dropped.
+        if let label = processSpec.selinuxLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
+            throw RuntimeError("config.json: process.selinuxLabel: SELinux is not enabled on this host")
+        }
+        if let label = spec.linux?.mountLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
+            throw RuntimeError("config.json: linux.mountLabel: SELinux is not enabled on this host")
+        }
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
         }
@@ -157,6 +169,21 @@ extension Container {
         let channel = SyncChannel(fd: parentEnd)
 
         try Cgroups.addProcess(pid, to: cgroupPaths)
+        if namespaces.newUser {
+            // Written by the parent, between clone and init going on (init waits for .go).
+            do {
+                try FileSystem.writeExisting("/proc/\(pid)/uid_map", IDMaps.text(spec.linux?.uidMappings ?? []))
+                try FileSystem.writeExisting("/proc/\(pid)/gid_map", IDMaps.text(spec.linux?.gidMappings ?? []))
+            } catch {
+                throw RuntimeError("config.json: linux.uidMappings/gidMappings: \(error)")
+            }
+        }
+        if let adj = process.oomScoreAdj {
+            // By the parent: inside a user namespace init could not lower it.
+            do { try FileSystem.writeExisting("/proc/\(pid)/oom_score_adj", "\(adj)") } catch {
+                throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
+            }
+        }
         try channel.send(.go)
 
         guard let start = ProcessControl.startTime(of: pid) else {

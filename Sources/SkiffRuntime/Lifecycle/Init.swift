@@ -48,6 +48,20 @@ enum InitProcess {
 
         try ctx.joins.enter()
         ctx.joins.closeAll()
+        if ctx.namespaces.unshareAfterJoin != 0 {
+            do { try ProcessControl.unshare(ctx.namespaces.unshareAfterJoin) } catch {
+                throw RuntimeError("config.json: linux.namespaces: cannot create namespaces in the joined user namespace: \(error)")
+            }
+        }
+        if ctx.namespaces.inUserNamespace {
+            // Become the namespace's root (when it is mapped) for the setup that follows.
+            do {
+                try Identity.setGID(0)
+                try Identity.setUID(0)
+            } catch {
+                throw RuntimeError("config.json: linux.uidMappings/gidMappings: cannot become root in the user namespace (is container id 0 mapped?): \(error)")
+            }
+        }
         if ctx.namespaces.newCgroup {
             do { try ProcessControl.unshare(ProcessControl.newCgroup) } catch {
                 throw RuntimeError("cannot create cgroup namespace: \(error)")
@@ -57,12 +71,6 @@ enum InitProcess {
         if !ctx.noNewKeyring {
             do { try Keyring.joinNewSession("_ses." + ctx.id) } catch { throw RuntimeError("\(error)") }
         }
-        if let adj = ctx.process.oomScoreAdj {
-            do { try FileSystem.writeExisting("/proc/self/oom_score_adj", "\(adj)") } catch {
-                throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
-            }
-        }
-
         let hasMountNS = ctx.namespaces.has("mount")
         var builder = RootfsBuilder(plan: ctx.rootfs)
         var console: FD? = nil

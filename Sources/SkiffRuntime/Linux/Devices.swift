@@ -56,7 +56,7 @@ public struct DevicePlan: Equatable, Sendable {
 
 extension Devices {
     /// mknod every device inside the rootfs, relative to a resolved handle on its directory.
-    static func create(_ devices: [DevicePlan], in root: RootFS) throws(SystemError) {
+    static func create(_ devices: [DevicePlan], in root: RootFS, bindFromHost: Bool = false) throws(SystemError) {
         let oldMask = umask(0)
         defer { umask(oldMask) }
         for device in devices {
@@ -65,6 +65,20 @@ extension Devices {
             defer { dir.close() }
             try root.verifyInside(dir, parent)
             Devices.unlinkAt(dir, name)
+            if bindFromHost {
+                // mknod is not allowed in a user namespace: bind the host's node instead.
+                let fd = Glibc.openat(dir.raw, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                if fd < 0 { throw SystemError("create", device.path) }
+                Glibc.close(fd)
+                let target = try root.open(device.path, O_PATH | O_NOFOLLOW)
+                defer { target.close() }
+                do {
+                    try Mounts.mount(device.path, target.procPath, "", MountFlags.bind)
+                } catch {
+                    throw SystemError("bind-mount device", device.path, errno: error.errno)
+                }
+                continue
+            }
             try Devices.mknod(dir, name, mode: device.modeBits, major: device.major, minor: device.minor, path: device.path)
             try Devices.chown(dir, name, uid: device.uid, gid: device.gid, path: device.path)
         }

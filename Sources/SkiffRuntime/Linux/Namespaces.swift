@@ -20,6 +20,8 @@ public struct NamespacePlan: Sendable {
     /// before any process enters).
     public var newTime = false
     public var newUser = false
+    /// Namespaces init unshares itself right after joining a user namespace by path.
+    public var unshareAfterJoin: UInt64 = 0
     /// Joined by init after clone (net, ipc, uts, mnt, cgroup, user).
     public var joins: [Join] = []
     /// pid and time namespaces must be joined by the parent before clone (setns on them
@@ -39,6 +41,8 @@ public struct NamespacePlan: Sendable {
     ]
 
     public func has(_ type: String) -> Bool { types.contains(type) }
+    /// In a user namespace of its own or joined: mknod, some mounts and some flags differ.
+    public var inUserNamespace: Bool { has("user") }
     public func isNew(_ type: String) -> Bool {
         has(type) && !joins.contains { $0.type == type } && !parentJoins.contains { $0.type == type }
     }
@@ -58,12 +62,22 @@ public struct NamespacePlan: Sendable {
             switch ns.type {
             case "cgroup": newCgroup = true
             case "time": newTime = true
-            case "user": newUser = true
+            case "user":
+                newUser = true
+                cloneFlags |= flag
             default: cloneFlags |= flag
             }
         }
-        if newUser || joins.contains(where: { $0.type == "user" }) {
-            throw RuntimeError("config.json: linux.namespaces: user namespaces are not supported by this version of skiff yet")
+        // New namespaces must be owned by the user namespace the container lives in: when
+        // that one is joined by path, init unshares them after setns (clone would make them
+        // children of the host's). A new pid namespace cannot be made that way without a
+        // second fork.
+        if joins.contains(where: { $0.type == "user" }) {
+            if cloneFlags & ProcessControl.newPID != 0 {
+                throw RuntimeError("config.json: linux.namespaces: a new pid namespace together with a user namespace joined by path is not supported yet (give the pid namespace a path too)")
+            }
+            unshareAfterJoin = cloneFlags & ~ProcessControl.newPID
+            cloneFlags &= ProcessControl.newPID
         }
         // Enter the user namespace first, the mount namespace last (it hides the others' paths).
         joins.sort { Self.order($0.type) < Self.order($1.type) }
@@ -104,6 +118,35 @@ public struct OpenNamespaces: Sendable {
             } catch {
                 throw RuntimeError("config.json: \(join.field): cannot join \(join.type) namespace: \(error)")
             }
+        }
+    }
+}
+
+
+/// uid_map / gid_map contents. Pure.
+public enum IDMaps {
+    public static func text(_ mappings: [LinuxIDMapping]) -> String {
+        mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    }
+
+    /// The host id that `id` inside the namespace maps to, if any.
+    public static func host(_ id: UInt32, in mappings: [LinuxIDMapping]) -> UInt32? {
+        for m in mappings where id >= m.containerID && UInt64(id) < UInt64(m.containerID) + UInt64(m.size) {
+            return m.hostID + (id - m.containerID)
+        }
+        return nil
+    }
+
+    /// Checks a new user namespace has both maps (what the kernel needs before setuid).
+    public static func validate(uid: [LinuxIDMapping]?, gid: [LinuxIDMapping]?) throws(RuntimeError) {
+        guard let uid, !uid.isEmpty else {
+            throw RuntimeError("config.json: linux.uidMappings: required with a new user namespace")
+        }
+        guard let gid, !gid.isEmpty else {
+            throw RuntimeError("config.json: linux.gidMappings: required with a new user namespace")
+        }
+        if uid.count > 340 || gid.count > 340 {
+            throw RuntimeError("config.json: linux.uidMappings/gidMappings: the kernel takes at most 340 ranges")
         }
     }
 }

@@ -23,6 +23,7 @@ public struct RootfsPlan: Sendable {
     public var cgroupMountPoints: [String]
     public var newCgroupNamespace: Bool
     public var layout: CgroupLayout
+    public var userNamespace: Bool
 
     public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
@@ -53,6 +54,7 @@ public struct RootfsPlan: Sendable {
         cgroupMountPoints = layout.hierarchies.map(\.mountPoint)
         newCgroupNamespace = namespaces.has("cgroup")
         self.layout = layout
+        userNamespace = namespaces.inUserNamespace
     }
 }
 
@@ -134,7 +136,19 @@ struct RootfsBuilder {
             if op.isBind {
                 try Mounts.mount(op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
             } else {
-                try Mounts.mount(op.source.isEmpty ? op.type : op.source, target.procPath, op.type, op.flags & ~MountFlags.remount, op.data, label: label)
+                do {
+                    try Mounts.mount(op.source.isEmpty ? op.type : op.source, target.procPath, op.type, op.flags & ~MountFlags.remount, op.data, label: label)
+                } catch {
+                    // In a user namespace that does not own the network (sysfs) or ipc
+                    // (mqueue) namespace the kernel refuses a new instance: bind the host's.
+                    guard plan.userNamespace, error.errno == EPERM, op.type == "sysfs" || op.type == "mqueue" else { throw error }
+                    let host = op.type == "sysfs" ? "/sys" : "/dev/mqueue"
+                    try Mounts.mount(host, target.procPath, "", MountFlags.bind | MountFlags.rec, label: label)
+                    var ro = op
+                    ro.flags |= MountFlags.bind
+                    try finish(ro, label: label)
+                    return
+                }
             }
         } catch {
             throw RuntimeError("\(error)")
@@ -155,7 +169,9 @@ struct RootfsBuilder {
         defer { mounted.close() }
         do {
             if op.needsRemount {
-                try Mounts.mount("", mounted.procPath, "", op.flags | MountFlags.remount | MountFlags.bind, label: label)
+                // Flags locked by a user namespace (nosuid, nodev, …) must be kept on remount.
+                let locked = plan.userNamespace ? Self.lockedFlags(mounted) : 0
+                try Mounts.mount("", mounted.procPath, "", op.flags | locked | MountFlags.remount | MountFlags.bind, label: label)
             }
             for p in op.propagation {
                 try Mounts.mount("", mounted.procPath, "", p, label: label)
@@ -219,7 +235,7 @@ struct RootfsBuilder {
     func createDevices() throws(RuntimeError) {
         guard plan.setupDev else { return }
         do {
-            try Devices.create(plan.devices, in: root)
+            try Devices.create(plan.devices, in: root, bindFromHost: plan.userNamespace)
             try Devices.createSymlinks(in: root)
         } catch {
             throw RuntimeError("\(error)")
