@@ -313,3 +313,58 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "invalid JSON at line \(line) column \(column): \(reason)" }
 }
+
+// skiff is built without the implicit _StringProcessing (Regex) and _Concurrency imports, which
+// would link megabytes of code into the static binary that start-up then pages in. These two
+// cover the substring operations we need.
+extension StringProtocol {
+    /// True when `needle` occurs in the string (byte-wise on UTF-8).
+    public func includes(_ needle: some StringProtocol) -> Bool {
+        let hay = Array(utf8), pin = Array(needle.utf8)
+        if pin.isEmpty { return true }
+        if pin.count > hay.count { return false }
+        for start in 0...(hay.count - pin.count) where hay[start] == pin[0] {
+            if hay[start..<(start + pin.count)].elementsEqual(pin) { return true }
+        }
+        return false
+    }
+
+    /// Splits on a multi-character separator, at most `maxSplits` times.
+    public func components(separatedBy separator: String, maxSplits: Int = .max) -> [Substring] {
+        let text = String(self)
+        var result: [Substring] = []
+        var rest = text[...]
+        let sep = Array(separator.utf8)
+        while result.count < maxSplits, let range = rest.utf8Range(of: sep) {
+            result.append(rest[rest.startIndex..<range.lowerBound])
+            rest = rest[range.upperBound...]
+        }
+        result.append(rest)
+        return result
+    }
+}
+
+extension Substring {
+    fileprivate func utf8Range(of pin: [UInt8]) -> Range<String.Index>? {
+        guard !pin.isEmpty else { return nil }
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            var j = i, k = 0
+            while k < pin.count, j != utf8.endIndex, utf8[j] == pin[k] { j = utf8.index(after: j); k += 1 }
+            if k == pin.count { return i..<j }
+            i = utf8.index(after: i)
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    /// ASCII-only case mapping: enough for the names skiff handles (capabilities, signals,
+    /// seccomp architectures, units) without linking the Unicode case tables.
+    public var asciiLowercased: String {
+        String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+    }
+    public var asciiUppercased: String {
+        String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
+    }
+}

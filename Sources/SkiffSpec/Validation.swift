@@ -311,7 +311,7 @@ private struct Validator {
         let separators: [UInt8] = [UInt8(ascii: "."), UInt8(ascii: "/")]
         if separators.contains(first) || separators.contains(last) { return false }
         if name.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return false }
-        if name.contains("..") || name.contains("//") || name.contains("./") || name.contains("/.") { return false }
+        if name.includes("..") || name.includes("//") || name.includes("./") || name.includes("/.") { return false }
         return true
     }
 }

@@ -50,7 +50,7 @@ public enum Capabilities {
     /// Capability number for a name such as "CAP_NET_ADMIN", as libcap on this host knows it.
     public static func number(_ name: String) -> Int? {
         var value: cap_value_t = 0
-        return cap_from_name(name.lowercased(), &value) == 0 ? Int(value) : nil
+        return cap_from_name(String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self), &value) == 0 ? Int(value) : nil
     }
 
     /// Highest capability number the running kernel supports.

@@ -159,7 +159,7 @@ public enum Signals {
 
     public static func number(_ text: String) -> Int32? {
         if let n = Int32(text) { return (n > 0 && n < 65) ? n : nil }
-        var name = text.uppercased()
+        var name = String(decoding: text.utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
         if name.hasPrefix("SIG") { name.removeFirst(3) }
         if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
             let base = name.hasPrefix("RTMIN") ? Int32(34) : Int32(64)

@@ -23,11 +23,9 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     /// strerror in Go's spelling: lower-case first letter.
     public static func message(_ code: Int32) -> String {
         guard let cstr = strerror(code) else { return "errno \(code)" }
-        var text = String(cString: cstr)
-        if let first = text.first, first.isUppercase {
-            text = first.lowercased() + text.dropFirst()
-        }
-        return text
+        var bytes = Array(String(cString: cstr).utf8)
+        if let first = bytes.first, first >= 0x41, first <= 0x5a { bytes[0] = first + 0x20 }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

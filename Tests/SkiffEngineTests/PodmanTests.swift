@@ -6,9 +6,10 @@
 // directory; the busybox image loaded with `podman load`. podman passes no `--root`, so skiff
 // keeps its state in its default /run/skiff.
 //
-// Every container gets `--network none` (no netavark/iptables needed) and lower nofile/nproc
-// rlimits: podman's defaults (1048576 nofile) need CAP_SYS_RESOURCE, which some hosts (this
-// CI's) lack in the bounding set; runc fails the same way there.
+// Every container gets `--network none` (no netavark/iptables needed). containers.conf lowers
+// the default nofile/nproc rlimits (`default_ulimits`, also used by pod infra containers):
+// podman's defaults (1048576 nofile) need CAP_SYS_RESOURCE, which some hosts (this CI's) lack
+// in the bounding set; runc fails the same way there.
 import Foundation
 import Glibc
 import Testing
@@ -21,12 +22,14 @@ struct PodmanWorld: EngineWorld {
     let env: [String: String]
     let globalArgs: [String]
 
-    static let ulimits = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
-    static let runFlags = ["--network", "none"] + ulimits
+    static let runFlags = ["--network", "none"]
 
     static func start() async throws -> PodmanWorld {
         let dir = try Scratch.makeDir("podman")
         let conf = """
+            [containers]
+            default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+
             [engine]
             cgroup_manager = "cgroupfs"
             events_logger = "file"
@@ -127,6 +130,9 @@ struct PodmanTests {
                         flags: ["-e", "FOO=bar", "-w", "/tmp", "--hostname", "eng-host", "--user", "1000:1000"])
         #expect(r.status == 0, "\(r)")
         #expect(r.out == "bar /tmp eng-host 1000:1000", "\(r)")
+
+        let limits = w.runRm(["sh", "-c", "ulimit -n; ulimit -Hn"], flags: ["--ulimit", "nofile=512:768", "--ulimit", "nproc=1024:1024"])
+        #expect(limits.status == 0 && limits.lines == ["512", "768"], "\(limits)")
 
         let ro = w.runRm(["sh", "-c", "touch /x 2>/dev/null && echo writable || echo read-only; touch /tmp/y && echo tmp-ok"],
                          flags: ["--read-only"])
@@ -249,5 +255,50 @@ struct PodmanTests {
         #expect(tty.out.contains("/dev/pts/") && tty.out.contains("size=21 91"), "\(tty)")
         let piped = w.podman(["exec", "-i", name, "cat"], stdin: "piped input\n")
         #expect(piped.status == 0 && piped.out == "piped input", "\(piped)")
+    }
+
+    @Test("pod: containers share the infra container's network, IPC and UTS namespaces")
+    func pod() throws {
+        let w = try currentWorld(PodmanWorld.self)
+        let pod = uniqueName("pod")
+        let create = w.podman(["pod", "create", "--name", pod, "--network", "none"])
+        try #require(create.status == 0, "\(create)")
+        defer { _ = w.podman(["pod", "rm", "-f", "-t", "0", pod]) }
+        let nsScript = "for n in net ipc uts pid; do printf '%s ' $(ls -l /proc/self/ns/$n | sed 's/.*-> //'); done"
+        var seen: [[String]] = []
+        for i in 0..<2 {
+            let name = "\(pod)-c\(i)"
+            let r = w.podman(["run", "-d", "--pod", pod, "--name", name, EngineImage.ref, "sleep", "300"])
+            try #require(r.status == 0, "\(r)")
+            let ns = w.podman(["exec", name, "sh", "-c", nsScript])
+            #expect(ns.status == 0, "\(ns)")
+            seen.append(ns.out.split(separator: " ").map(String.init))
+        }
+        try #require(seen.count == 2 && seen[0].count == 4 && seen[1].count == 4, "\(seen)")
+        #expect(seen[0][0] == seen[1][0], "net namespaces differ: \(seen)")
+        #expect(seen[0][1] == seen[1][1], "ipc namespaces differ: \(seen)")
+        #expect(seen[0][2] == seen[1][2], "uts namespaces differ: \(seen)")
+        #expect(seen[0][3] != seen[1][3], "pid namespaces should be private: \(seen)")
+        let stop = w.podman(["pod", "stop", "-t", "1", pod])
+        #expect(stop.status == 0, "\(stop)")
+    }
+
+    @Test("user namespace: --uidmap/--gidmap map root to an unprivileged host range")
+    func userNamespace() throws {
+        let w = try currentWorld(PodmanWorld.self)
+        let maps = ["--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536"]
+        let r = w.runRm(["sh", "-c", "cat /proc/self/uid_map; id -u; touch /x && echo write-ok"], flags: maps)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.lines.first?.split(separator: " ").map(String.init) == ["0", "100000", "65536"], "\(r)")
+        #expect(r.lines.dropFirst() == ["0", "write-ok"], "\(r)")
+
+        let name = uniqueName("pm")
+        let started = w.podman(["run", "-d", "--name", name] + PodmanWorld.runFlags + maps + [EngineImage.ref, "sleep", "300"])
+        try #require(started.status == 0, "\(started)")
+        defer { _ = w.podman(["rm", "-f", "-t", "0", name]) }
+        let hostUID = w.podman(["top", name, "huser"])
+        #expect(hostUID.status == 0 && hostUID.out.contains("100000"), "\(hostUID)")
+        let exec = w.podman(["exec", name, "sh", "-c", "cat /proc/self/uid_map"])
+        #expect(exec.status == 0 && exec.out.split(separator: " ").map(String.init) == ["0", "100000", "65536"], "\(exec)")
     }
 }

@@ -39,7 +39,7 @@ public struct CgroupLayout: Equatable, Sendable {
         }
         var result: [CgroupHierarchy] = []
         for line in mountinfo.split(separator: "\n") {
-            let halves = line.split(separator: " - ", maxSplits: 1)
+            let halves = line.components(separatedBy: " - ", maxSplits: 1)
             guard halves.count == 2 else { continue }
             let left = halves[0].split(separator: " ")
             let right = halves[1].split(separator: " ")
@@ -156,7 +156,7 @@ public enum Cgroups {
     }
 
     static func isCpuset(_ path: String) -> Bool {
-        FileSystem.exists(parentOf(path) + "/cpuset.cpus") || path.contains("/cpuset/") || path.contains("/cpuset,")
+        FileSystem.exists(parentOf(path) + "/cpuset.cpus") || path.includes("/cpuset/") || path.includes("/cpuset,")
     }
 
     static func parentOf(_ path: String) -> String {

@@ -276,7 +276,7 @@ extension Cgroups {
         let isV2: Bool = { if case .v2 = target { return true } else { return false } }()
         let suffix = isV2 ? ".max" : ".limit_in_bytes"
         let sizes = ((try? FileSystem.list(dir)) ?? []).compactMap { name -> String? in
-            guard name.hasPrefix("hugetlb."), name.hasSuffix(suffix), !name.contains(".rsvd.") else { return nil }
+            guard name.hasPrefix("hugetlb."), name.hasSuffix(suffix), !name.includes(".rsvd.") else { return nil }
             return String(name.dropFirst("hugetlb.".count).dropLast(suffix.count))
         }.sorted()
         for size in sizes {

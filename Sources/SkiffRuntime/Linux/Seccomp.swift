@@ -54,7 +54,7 @@ public struct SeccompPlan: Sendable {
             guard arch.hasPrefix("SCMP_ARCH_") else {
                 throw RuntimeError("config.json: linux.seccomp.architectures[\(i)]: unknown architecture \"\(arch)\"")
             }
-            architectures.append(String(arch.dropFirst("SCMP_ARCH_".count)).lowercased())
+            architectures.append(String(arch.dropFirst("SCMP_ARCH_".count)).asciiLowercased)
         }
         flags = seccomp.flags ?? []
         for (i, flag) in flags.enumerated() where !Self.supportedFlags.contains(flag) {
@@ -128,7 +128,7 @@ public struct SeccompPlan: Sendable {
             let filter = try SeccompFilter(defaultAction: defaultAction)
             for arch in architectures {
                 if !(try filter.addArchitecture(arch)) {
-                    throw RuntimeError("config.json: linux.seccomp.architectures: unknown architecture \"SCMP_ARCH_\(arch.uppercased())\"")
+                    throw RuntimeError("config.json: linux.seccomp.architectures: unknown architecture \"SCMP_ARCH_\(arch.asciiUppercased)\"")
                 }
             }
             for flag in flags {

@@ -81,7 +81,7 @@ enum UpdateCommand: Command {
     /// docker/go-units RAMInBytes: "512m", "1.5g", "100MiB", "1024" (bytes); binary units,
     /// case-insensitive.
     static func ramInBytes(_ text: String) -> Int64? {
-        var s = Substring(text.lowercased())
+        var s = Substring(text.asciiLowercased)
         let number = s.prefix { $0.isNumber || $0 == "." }
         guard !number.isEmpty, let value = Double(number), value >= 0 else { return nil }
         s = s.dropFirst(number.count)
