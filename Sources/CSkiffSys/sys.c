@@ -307,3 +307,12 @@ int sk_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
     return 0;
 }
 int sk_socketpair_stream(int fds[2]) { return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds); }
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+int sk_seccomp_load_bpf(const void *filter, size_t len, unsigned int flags) {
+    struct sock_fprog prog;
+    prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+    prog.filter = (struct sock_filter *)filter;
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}

@@ -1,4 +1,5 @@
 import CSeccomp
+import CSkiffSys
 import Glibc
 
 /// A seccomp filter built through libseccomp. Names are resolved here; unknown syscalls are
@@ -60,6 +61,23 @@ public final class SeccompFilter {
     public func load() throws(SystemError) {
         let r = seccomp_load(ctx)
         if r != 0 { throw SystemError("seccomp_load", nil, errno: -r) }
+    }
+
+    /// Loads the filter with seccomp(2) directly, for flags libseccomp 2.5 cannot set
+    /// (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV): libseccomp generates the BPF, the kernel gets
+    /// it with `flags`. Returns the listener fd when `flags` has NEW_LISTENER.
+    public func loadRaw(flags: UInt32) throws(SystemError) -> FD? {
+        let memfd = sk_memfd_create("skiff-bpf", 1 /* MFD_CLOEXEC */)
+        if memfd < 0 { throw SystemError("memfd_create", "seccomp bpf") }
+        let fd = FD(memfd)
+        defer { fd.close() }
+        let r = seccomp_export_bpf(ctx, memfd)
+        if r != 0 { throw SystemError("seccomp_export_bpf", nil, errno: -r) }
+        _ = lseek(memfd, 0, SEEK_SET)
+        let program = try fd.readAll()
+        let result = program.withUnsafeBytes { sk_seccomp_load_bpf($0.baseAddress, program.count, flags) }
+        if result < 0 { throw SystemError("seccomp(SECCOMP_SET_MODE_FILTER)") }
+        return result > 0 ? FD(result) : nil
     }
 
     /// The user-notification listener fd (after load, when a rule uses SCMP_ACT_NOTIFY).

@@ -207,10 +207,10 @@ final class Spawned: @unchecked Sendable {
     }
 }
 
-private let counter = Mutex(0)
+private let counter = Locked(0)
 
-/// Tiny lock-protected box (Synchronization's Mutex needs macOS 15 / a newer module import).
-final class Mutex<Value>: @unchecked Sendable {
+/// A lock-protected value.
+final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }
@@ -305,7 +305,7 @@ enum Scratch {
 
     private static func unescapeMountField(_ s: String) -> String {
         var out = ""
-        var chars = Array(s)
+        let chars = Array(s)
         var i = 0
         while i < chars.count {
             if chars[i] == "\\", i + 3 < chars.count, let v = UInt8(String(chars[(i + 1)...(i + 3)]), radix: 8) {
@@ -316,7 +316,6 @@ enum Scratch {
                 i += 1
             }
         }
-        chars.removeAll()
         return out
     }
 
@@ -361,8 +360,8 @@ enum EngineImage {
     static let ref = "localhost/busybox:skiff"
 }
 
-/// Exit code and message checks shared by the suites.
 extension CmdResult {
+    /// stdout and stderr together (some engines print errors on stdout).
     var combined: String { stdout + stderr }
 }
 

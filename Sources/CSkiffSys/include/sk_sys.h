@@ -96,6 +96,12 @@ int sk_socketpair_stream(int fds[2]);
 // Forwards every catchable signal (except SIGCHLD) to `pid` (run without --detach).
 void sk_forward_signals(pid_t pid);
 
+// ---- seccomp ----------------------------------------------------------------------------
+// Loads a raw BPF program (an array of struct sock_filter, len bytes) with seccomp(2) and the
+// given SECCOMP_FILTER_FLAG_* flags. Returns the listener fd with
+// SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0; -1 on error.
+int sk_seccomp_load_bpf(const void *filter, size_t len, unsigned int flags);
+
 // ---- exec -----------------------------------------------------------------------------
 // Executes `path` with argv/envp through a tiny sealed in-memory trampoline, so that the
 // process entering the container's executable is never the on-disk skiff binary

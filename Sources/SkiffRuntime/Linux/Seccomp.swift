@@ -30,8 +30,9 @@ public struct SeccompPlan: Sendable {
     ]
     public static let knownFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
                                     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]
-    /// Flags this build's libseccomp (2.5) can apply; WAIT_KILLABLE_RECV needs libseccomp 2.6.
-    public static let supportedFlags = ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
+    /// Flags skiff can apply. WAIT_KILLABLE_RECV is past libseccomp 2.5: skiff then loads the
+    /// BPF libseccomp generates with seccomp(2) itself.
+    public static let supportedFlags = knownFlags
     public static var knownActions: [String] { actionBase.keys.sorted() }
     public static var knownOperators: [String] { operators.keys.sorted() }
 
@@ -58,9 +59,6 @@ public struct SeccompPlan: Sendable {
         }
         flags = seccomp.flags ?? []
         for (i, flag) in flags.enumerated() where !Self.supportedFlags.contains(flag) {
-            if Self.knownFlags.contains(flag) {
-                throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: \(flag) needs libseccomp 2.6 or newer; this skiff is built with an older one")
-            }
             throw RuntimeError("config.json: linux.seccomp.flags[\(i)]: unknown seccomp flag \"\(flag)\"")
         }
         listenerPath = seccomp.listenerPath
@@ -141,6 +139,16 @@ public struct SeccompPlan: Sendable {
             }
             for rule in rules {
                 try filter.addRule(action: rule.action, syscall: rule.syscall, conditions: rule.conditions, name: rule.name)
+            }
+            // WAIT_KILLABLE_RECV only means something (and the kernel only takes it) with a
+            // notify listener; without one it is a no-op, as with libseccomp 2.6.
+            if flags.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") && usesNotify {
+                // SECCOMP_FILTER_FLAG_LOG 2, SPEC_ALLOW 4, NEW_LISTENER 8, WAIT_KILLABLE_RECV 32.
+                var raw: UInt32 = 32
+                if flags.contains("SECCOMP_FILTER_FLAG_LOG") { raw |= 2 }
+                if flags.contains("SECCOMP_FILTER_FLAG_SPEC_ALLOW") { raw |= 4 }
+                if usesNotify { raw |= 8 }
+                return try filter.loadRaw(flags: raw)
             }
             try filter.load()
             return usesNotify ? try filter.notifyFD() : nil
