@@ -7,8 +7,12 @@ import PackageDescription
 // is smaller and start-up pages in less code; skiff uses neither.
 let lean: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-disable-implicit-string-processing-module-import",
-                  "-Xfrontend", "-disable-implicit-concurrency-module-import"]),
+                  "-Xfrontend", "-disable-implicit-concurrency-module-import",
+                  "-Xfrontend", "-function-sections"]),
 ]
+// The code every invocation runs, laid out together (bench/gen-link-order.sh records it with
+// callgrind): fewer pages faulted in, so less RSS and a faster start.
+let linkOrder = Context.packageDirectory + "/bench/link-order.txt"
 
 let package = Package(
     name: "skiff",
@@ -21,7 +25,7 @@ let package = Package(
             name: "skiff",
             dependencies: ["SkiffRuntime", "SkiffSpec"],
             swiftSettings: lean,
-            linkerSettings: [.unsafeFlags(["-static-executable"])]
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--section-ordering-file=" + linkOrder])]
         ),
         // Lifecycle, state machine, one file per spec section (plan + apply).
         .target(name: "SkiffRuntime", dependencies: ["SkiffSpec", "SkiffSystem"], swiftSettings: lean),
@@ -30,7 +34,7 @@ let package = Package(
         // The only Swift layer over C and Glibc.
         .target(name: "SkiffSystem", dependencies: ["CSkiffSys", "CSeccomp", "CCap"], swiftSettings: lean),
         // Raw syscalls and the code between clone and exec.
-        .target(name: "CSkiffSys"),
+        .target(name: "CSkiffSys", cSettings: [.unsafeFlags(["-ffunction-sections"])]),
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
