@@ -259,3 +259,49 @@ extension String {
         return String(s)
     }
 }
+
+extension Cgroups {
+    /// Where a new process gets placed without the expensive path.
+    ///
+    /// Writing another process's pid to cgroup.procs takes the global cgroup threadgroup lock
+    /// for writing, which waits for an RCU grace period (5-10 ms on a small VM, once per
+    /// create). A single-threaded process moving *itself* by writing 0 to a v1 hierarchy's
+    /// `tasks` file skips that lock; on cgroup2, clone3(CLONE_INTO_CGROUP) places the child
+    /// at fork under the read side. So: the parent opens the v2 directory for clone3, and the
+    /// child joins the v1 hierarchies itself.
+    public struct Placement: Sendable {
+        /// cgroup2 directory for CLONE_INTO_CGROUP (nil: none, or not a cgroup2 path).
+        public var v2Directory: String?
+        /// Directories the child joins by writing 0 to `tasks` (v1) or its pid to
+        /// cgroup.procs (v2, when clone3 could not place it).
+        public var childJoins: [String]
+    }
+
+    public static func placement(_ paths: [String]) -> Placement {
+        var v2: String? = nil
+        var joins: [String] = []
+        for path in paths {
+            if v2 == nil, !FileSystem.exists(path + "/tasks"), FileSystem.exists(path + "/cgroup.procs") {
+                v2 = path
+            } else {
+                joins.append(path)
+            }
+        }
+        return Placement(v2Directory: v2, childJoins: joins)
+    }
+
+    /// Run by the new process itself (single-threaded): joins every directory.
+    public static func joinSelf(_ paths: [String]) throws(RuntimeError) {
+        for path in paths {
+            do {
+                if FileSystem.exists(path + "/tasks") {
+                    try FileSystem.writeExisting(path + "/tasks", "0")
+                } else {
+                    try FileSystem.writeExisting(path + "/cgroup.procs", "0")
+                }
+            } catch {
+                throw RuntimeError("cannot join cgroup: \(error)")
+            }
+        }
+    }
+}

@@ -87,25 +87,34 @@ extension Container {
         defer { parentEnd.close() }
 
         let restore = try ParentNamespaces.enter(parentOpened, newTime: false, offsets: nil)
-        let cloned: (pid: pid_t, pidfd: FD?)
+        var placement = Cgroups.placement(state.cgroupPaths.filter { FileSystem.isDirectory($0) })
+        let v2Dir = placement.v2Directory.flatMap { try? FileSystem.open($0, O_RDONLY | O_DIRECTORY) }
+        defer { v2Dir?.close() }
+        var cloned: (pid: pid_t, pidfd: FD?)
         do {
-            cloned = try ProcessControl.clone(flags: 0)
+            cloned = try ProcessControl.clone(flags: 0, cgroupFD: v2Dir?.raw ?? -1)
         } catch {
-            restore.back()
-            childEnd.close()
-            throw RuntimeError("cannot create exec process: \(error)")
+            do {
+                guard v2Dir != nil else { throw error }
+                placement.childJoins += placement.v2Directory.map { [$0] } ?? []
+                cloned = try ProcessControl.clone(flags: 0)
+            } catch {
+                restore.back()
+                childEnd.close()
+                throw RuntimeError("cannot create exec process: \(error)")
+            }
         }
         if cloned.pid == 0 {
             parentEnd.close()
             ExecProcess.run(plan: plan, joins: opened, channel: SyncChannel(fd: childEnd), seccomp: seccomp,
-                            consoleSocket: consoleSocket, preserveFds: options.preserveFds)
+                            consoleSocket: consoleSocket, preserveFds: options.preserveFds,
+                            cgroupJoins: placement.childJoins)
         }
         restore.back()
         childEnd.close()
         let child = cloned.pid
         let channel = SyncChannel(fd: parentEnd)
         do throws(RuntimeError) {
-            try Cgroups.addProcess(child, to: state.cgroupPaths.filter { FileSystem.isDirectory($0) })
             try channel.send(.go)
             // The child's end is close-on-exec: EOF means it exec'd.
             var done = false
@@ -142,7 +151,7 @@ extension Container {
 /// The exec'd process between clone and exec.
 enum ExecProcess {
     static func run(plan: ProcessPlan, joins: OpenNamespaces, channel: SyncChannel, seccomp: SeccompPlan?,
-                    consoleSocket: FD?, preserveFds: Int) -> Never {
+                    consoleSocket: FD?, preserveFds: Int, cgroupJoins: [String]) -> Never {
         do throws(RuntimeError) {
             do {
                 try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE")
@@ -150,6 +159,8 @@ enum ExecProcess {
             } catch {
                 throw RuntimeError("\(error)")
             }
+            // Into the container's cgroups first (see Cgroups.Placement), then its namespaces.
+            try Cgroups.joinSelf(cgroupJoins)
             try channel.expect(.go)
             try joins.enter()
             joins.closeAll()

@@ -18,6 +18,8 @@ struct InitContext {
     var noNewKeyring: Bool
     var preserveFds: Int
     var seccomp: SeccompPlan?
+    /// Cgroup directories init joins itself (see Cgroups.Placement).
+    var cgroupJoins: [String]
 }
 
 /// The container's init between clone and exec. Never returns: it execs the container's
@@ -44,6 +46,9 @@ enum InitProcess {
         } catch {
             throw RuntimeError("\(error)")
         }
+        // Into the container's cgroups before anything else runs (and before the cgroup
+        // namespace is made, so its root is the container's cgroup).
+        try Cgroups.joinSelf(ctx.cgroupJoins)
         try ctx.channel.expect(.go)
 
         try ctx.joins.enter()
