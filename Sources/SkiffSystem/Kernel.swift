@@ -20,6 +20,17 @@ public enum Kernel {
         try check("personality") { sk_personality(persona) }
     }
 
+    /// Writes a /proc file (uid_map, gid_map, oom_score_adj, timens_offsets) after checking
+    /// the opened file really is on procfs.
+    public static func writeProc(_ path: String, _ value: String) throws(SystemError) {
+        let fd = try FileSystem.open(path, O_WRONLY)
+        defer { fd.close() }
+        if Mounts.filesystemType(fd) != Mounts.procSuperMagic {
+            throw SystemError("write", path + " (not on procfs)", errno: EXDEV)
+        }
+        do { try fd.write(value) } catch { throw SystemError("write", path, errno: error.errno) }
+    }
+
     /// Writes /proc/sys/<key> (dots become slashes) after checking that /proc is procfs.
     public static func writeSysctl(_ key: String, _ value: String) throws(SystemError) {
         let path = "/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")

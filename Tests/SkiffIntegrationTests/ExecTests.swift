@@ -20,6 +20,21 @@ extension Integration {
             #expect(r.lines == expected, "\(r)")
         }
 
+        /// `exec -t` attached without --console-socket: skiff relays the pty (CRI-O's
+        /// streaming exec) and keeps the exit status.
+        @Test func execTTYRelaysThePty() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(from: "sleep", in: h)
+            let (id, _) = h.create(bundle)
+            #expect(h.skiff("start", id).status == 0)
+            let r = h.skiff("exec", "-t", id, "sh", "-c", "tty; echo via-pty; exit 6")
+            #expect(r.status == 6, "\(r)")
+            #expect(r.out.contains("/dev/pts/"), "\(r)")
+            #expect(r.out.contains("via-pty"), "\(r)")
+            #expect(h.skiff("delete", "--force", id).status == 0)
+            h.expectNothingLeft(id)
+        }
+
         @Test func execExitStatus() throws {
             let h = try Harness()
             let bundle = try Bundle.make(from: "sleep", in: h)

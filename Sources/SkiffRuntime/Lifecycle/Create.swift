@@ -181,15 +181,15 @@ extension Container {
         if namespaces.newUser {
             // Written by the parent, between clone and init going on (init waits for .go).
             do {
-                try FileSystem.writeExisting("/proc/\(pid)/uid_map", IDMaps.text(spec.linux?.uidMappings ?? []))
-                try FileSystem.writeExisting("/proc/\(pid)/gid_map", IDMaps.text(spec.linux?.gidMappings ?? []))
+                try Kernel.writeProc("/proc/\(pid)/uid_map", IDMaps.text(spec.linux?.uidMappings ?? []))
+                try Kernel.writeProc("/proc/\(pid)/gid_map", IDMaps.text(spec.linux?.gidMappings ?? []))
             } catch {
                 throw RuntimeError("config.json: linux.uidMappings/gidMappings: \(error)")
             }
         }
         if let adj = process.oomScoreAdj {
             // By the parent: inside a user namespace init could not lower it.
-            do { try FileSystem.writeExisting("/proc/\(pid)/oom_score_adj", "\(adj)") } catch {
+            do { try Kernel.writeProc("/proc/\(pid)/oom_score_adj", "\(adj)") } catch {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
             }
         }
@@ -295,7 +295,7 @@ struct ParentNamespaces {
                 for (clock, offset) in (offsets ?? [:]).sorted(by: { $0.key < $1.key }) {
                     text += "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)\n"
                 }
-                if !text.isEmpty { try FileSystem.writeExisting("/proc/self/timens_offsets", text) }
+                if !text.isEmpty { try Kernel.writeProc("/proc/self/timens_offsets", text) }
             }
         } catch {
             result.back()

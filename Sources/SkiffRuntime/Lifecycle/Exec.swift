@@ -56,8 +56,8 @@ extension Container {
         }
         let plan = try ProcessPlan(process: options.process, linux: state.config.linux, field: "process")
         try plan.checkHostCapabilities()
-        if plan.terminal && options.consoleSocket == nil {
-            throw RuntimeError("exec --tty needs --console-socket in this version of skiff")
+        if plan.terminal && options.consoleSocket == nil && options.detach {
+            throw RuntimeError("exec --tty --detach needs --console-socket")
         }
         let seccomp = try state.config.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
 
@@ -78,10 +78,15 @@ extension Container {
         if !initAlive { throw RuntimeError("cannot exec in a stopped container") }
 
         var consoleSocket: FD? = nil
+        // Attached with a terminal and no socket: skiff itself takes the pty master and relays
+        // it to its own stdio (CRI-O's streaming exec, `skiff exec -t` by hand).
+        var relayEnd: FD? = nil
         if let path = options.consoleSocket {
             do { consoleSocket = try Terminal.connect(path) } catch { throw RuntimeError("--console-socket: \(error)") }
+        } else if plan.terminal {
+            do { (relayEnd, consoleSocket) = try Terminal.streamPair() } catch { throw RuntimeError("\(error)") }
         }
-        defer { consoleSocket?.close() }
+        defer { consoleSocket?.close(); relayEnd?.close() }
         let (parentEnd, childEnd): (FD, FD)
         do { (parentEnd, childEnd) = try socketPair() } catch { throw RuntimeError("\(error)") }
         defer { parentEnd.close() }
@@ -144,6 +149,14 @@ extension Container {
         }
         if options.detach { return 0 }
         Signals.forward(to: child)
+        if let relayEnd {
+            consoleSocket?.close()
+            consoleSocket = nil
+            if let master = try? Terminal.receiveFD(relayEnd, max: 4096).fd {
+                defer { master.close() }
+                return ConsoleRelay.relay(master: master, pid: child)
+            }
+        }
         return waitForExit(pid: child)
     }
 }
