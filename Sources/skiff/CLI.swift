@@ -27,7 +27,7 @@ enum CLI {
         CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
         RunCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self,
         PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
-        ExecCommand.self,
+        ExecCommand.self, CheckCommand.self,
     ]
 
     static let globalFlags: [FlagSpec] = [

@@ -64,3 +64,55 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// `skiff check`: every problem at once, each with its JSON path and spec section; exit 0
+    /// only for a bundle that would run here. Nothing is created.
+    @Suite struct Check {
+        @Test func baselinePasses() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h)
+            let r = h.skiff("check", "--bundle", bundle.path)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.out.contains("OK"), "\(r)")
+        }
+
+        @Test func listsEveryProblemWithItsPathAndSection() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["process.capabilities.bounding"] = ["CAP_KILL", "CAP_BOGUS"]
+                c["process.rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 1048576, "hard": 1048576],
+                                        ["type": "RLIMIT_TEST", "soft": 1, "hard": 1]]
+                c.append("linux.namespaces", ["type": "bogus"])
+                c["process.args"] = ["no-such-program"]
+                c["root.path"] = "/nonexistent-rootfs"
+            }
+            let r = h.skiff("check", "-b", bundle.path)
+            #expect(r.status == 1, "\(r)")
+            for expected in ["process.capabilities.bounding[1]: unknown capability \"CAP_BOGUS\"",
+                             "process.rlimits[1].type: unknown rlimit \"RLIMIT_TEST\"",
+                             "unknown namespace type \"bogus\"",
+                             "root.path: /nonexistent-rootfs: no such directory",
+                             "config.md#posix-process", "config-linux.md#namespaces"] {
+                #expect(r.out.contains(expected), "missing \(expected) in \(r)")
+            }
+            #expect(r.out.contains("problems found"), "\(r)")
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: h.root)) ?? []
+            #expect(entries.isEmpty, "check must not create state: \(entries)")
+        }
+
+        @Test func hostLimitsAreReported() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["process.rlimits"] = [["type": "RLIMIT_NOFILE", "soft": 1048576, "hard": 1048576]]
+                c["process.args"] = ["no-such-program"]
+            }
+            let r = h.skiff("check", "-b", bundle.path)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.out.contains("executable file not found"), "\(r)")
+            if !(readFile("/proc/self/status") ?? "").contains("CapBnd:\t000001ffffffffff") {
+                #expect(r.out.contains("process.rlimits[0]"), "\(r)")
+            }
+        }
+    }
+}
