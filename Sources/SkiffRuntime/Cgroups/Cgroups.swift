@@ -290,6 +290,24 @@ extension Cgroups {
         return Placement(v2Directory: v2, childJoins: joins)
     }
 
+    /// fork(2)-like clone into new namespaces, straight into the cgroup2 directory when the
+    /// kernel can (clone3); returns the pid (0 in the child) and what the child must join
+    /// itself with `joinSelf`.
+    public static func clone(flags: UInt64, into paths: [String]) throws(SystemError) -> (pid: pid_t, childJoins: [String]) {
+        var placement = placement(paths)
+        let v2Dir = placement.v2Directory.flatMap { try? FileSystem.open($0, O_RDONLY | O_DIRECTORY) }
+        defer { v2Dir?.close() }
+        do {
+            let pid = try ProcessControl.clone(flags: flags, cgroupFD: v2Dir?.raw ?? -1).pid
+            return (pid, placement.childJoins)
+        } catch {
+            // No clone3, or it refused the cgroup: the child joins the cgroup2 directory too.
+            guard v2Dir != nil, let v2 = placement.v2Directory else { throw error }
+            placement.childJoins.append(v2)
+            return (try ProcessControl.clone(flags: flags).pid, placement.childJoins)
+        }
+    }
+
     /// Run by the new process itself (single-threaded): joins every directory.
     public static func joinSelf(_ paths: [String]) throws(RuntimeError) {
         for path in paths {

@@ -144,23 +144,13 @@ extension Container {
         let restore = try ParentNamespaces.enter(parentJoins, newTime: namespaces.newTime,
                                                  offsets: spec.linux?.timeOffsets)
         let parentPid = ProcessControl.pid
-        var placement = Cgroups.placement(cgroupPaths)
-        let v2Dir = placement.v2Directory.flatMap { try? FileSystem.open($0, O_RDONLY | O_DIRECTORY) }
-        defer { v2Dir?.close() }
-        var cloned: (pid: pid_t, pidfd: FD?)
+        let cloned: (pid: pid_t, childJoins: [String])
         do {
-            cloned = try ProcessControl.clone(flags: namespaces.cloneFlags, cgroupFD: v2Dir?.raw ?? -1)
+            cloned = try Cgroups.clone(flags: namespaces.cloneFlags, into: cgroupPaths)
         } catch {
-            do {
-                // No clone3 (or it refused the cgroup): init joins the cgroup2 directory too.
-                guard v2Dir != nil else { throw error }
-                placement.childJoins += placement.v2Directory.map { [$0] } ?? []
-                cloned = try ProcessControl.clone(flags: namespaces.cloneFlags)
-            } catch {
-                restore.back()
-                childEnd.close()
-                throw RuntimeError("cannot create container init: \(error)")
-            }
+            restore.back()
+            childEnd.close()
+            throw RuntimeError("cannot create container init: \(error)")
         }
         if cloned.pid == 0 {
             // Init must not hold the container lock (flock follows the open file).
@@ -170,7 +160,7 @@ extension Container {
                 id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
                 channel: SyncChannel(fd: childEnd), fifo: fifo, parentPid: parentPid,
                 consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds,
-                seccomp: seccomp, cgroupJoins: placement.childJoins))
+                seccomp: seccomp, cgroupJoins: cloned.childJoins))
         }
         restore.back()
         childEnd.close()

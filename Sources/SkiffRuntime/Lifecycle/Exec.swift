@@ -92,28 +92,19 @@ extension Container {
         defer { parentEnd.close() }
 
         let restore = try ParentNamespaces.enter(parentOpened, newTime: false, offsets: nil)
-        var placement = Cgroups.placement(state.cgroupPaths.filter { FileSystem.isDirectory($0) })
-        let v2Dir = placement.v2Directory.flatMap { try? FileSystem.open($0, O_RDONLY | O_DIRECTORY) }
-        defer { v2Dir?.close() }
-        var cloned: (pid: pid_t, pidfd: FD?)
+        let cloned: (pid: pid_t, childJoins: [String])
         do {
-            cloned = try ProcessControl.clone(flags: 0, cgroupFD: v2Dir?.raw ?? -1)
+            cloned = try Cgroups.clone(flags: 0, into: state.cgroupPaths.filter { FileSystem.isDirectory($0) })
         } catch {
-            do {
-                guard v2Dir != nil else { throw error }
-                placement.childJoins += placement.v2Directory.map { [$0] } ?? []
-                cloned = try ProcessControl.clone(flags: 0)
-            } catch {
-                restore.back()
-                childEnd.close()
-                throw RuntimeError("cannot create exec process: \(error)")
-            }
+            restore.back()
+            childEnd.close()
+            throw RuntimeError("cannot create exec process: \(error)")
         }
         if cloned.pid == 0 {
             parentEnd.close()
             ExecProcess.run(plan: plan, joins: opened, channel: SyncChannel(fd: childEnd), seccomp: seccomp,
                             consoleSocket: consoleSocket, preserveFds: options.preserveFds,
-                            cgroupJoins: placement.childJoins)
+                            cgroupJoins: cloned.childJoins)
         }
         restore.back()
         childEnd.close()
@@ -185,39 +176,10 @@ enum ExecProcess {
                 socket.close()
             }
             let executable = try plan.resolveExecutable()
-            try InitProcess.applyRlimits(plan)
-            let trampoline = ProcessControl.makeTrampoline()
-            let loadEarly = seccomp.map { !plan.noNewPrivileges || $0.usesNotify } ?? false
-            if loadEarly, let seccomp {
-                if plan.noNewPrivileges {
-                    do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
-                        throw RuntimeError("process.noNewPrivileges: \(error)")
-                    }
-                }
-                if let notify = try seccomp.load() {
-                    try channel.send(.seccompFD, passing: notify)
-                    notify.close()
-                }
-            }
-            if plan.noNewPrivileges {
-                do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
-                    throw RuntimeError("process.noNewPrivileges: \(error)")
-                }
-            }
-            try InitProcess.applyIdentity(plan)
-            do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("process.cwd: \(error)") }
-            if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
-                throw RuntimeError("process.cwd: \(plan.cwd) is outside the container")
-            }
-            if let console {
-                do {
-                    for target in Int32(0)...2 { try console.duplicate(to: target) }
-                    try Terminal.setControlling(console)
-                } catch {
-                    throw RuntimeError("console: \(error)")
-                }
-                console.close()
-            }
+            let finished = try ProcessSetup.finish(plan, seccomp: seccomp, channel: channel, console: console,
+                                                   field: "process")
+            let trampoline = finished.trampoline
+            let loadEarly = finished.seccompLoaded
             Identity.umask(plan.umask)
             ProcessControl.closeFrom(3 + Int32(preserveFds), cloexecOnly: true)
             // The process must outlive a detached `exec`: no parent-death signal past exec.

@@ -131,45 +131,10 @@ enum InitProcess {
         let plan = ctx.process
         try ensureCwd(plan.cwd)
         let executable = try plan.resolveExecutable()
-        try applyRlimits(plan)
-        // Made before seccomp so a profile without memfd_create still works.
-        let trampoline = ProcessControl.makeTrampoline()
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
-        // capabilities go. With it, load as late as possible, right before exec.
-        // A notify filter is loaded here in any case: its fd must reach the parent, which
-        // hands it to the listener before create returns.
-        let loadEarly = ctx.seccomp.map { !plan.noNewPrivileges || $0.usesNotify } ?? false
-        if loadEarly, let seccomp = ctx.seccomp {
-            if plan.noNewPrivileges {
-                do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
-                    throw RuntimeError("config.json: process.noNewPrivileges: \(error)")
-                }
-            }
-            if let notify = try seccomp.load() {
-                try ctx.channel.send(.seccompFD, passing: notify)
-                notify.close()
-            }
-        }
-        if plan.noNewPrivileges {
-            do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
-                throw RuntimeError("config.json: process.noNewPrivileges: \(error)")
-            }
-        }
-        try applyIdentity(plan)
-        do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("config.json: process.cwd: \(error)") }
-        // CVE-2024-21626: the working directory must be inside the container.
-        if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
-            throw RuntimeError("config.json: process.cwd: \(plan.cwd) is outside the container")
-        }
-        if let console {
-            do {
-                for target in Int32(0)...2 { try console.duplicate(to: target) }
-                try Terminal.setControlling(console)
-            } catch {
-                throw RuntimeError("console: \(error)")
-            }
-            console.close()
-        }
+        let finished = try ProcessSetup.finish(plan, seccomp: ctx.seccomp, channel: ctx.channel,
+                                               console: console, field: "config.json: process")
+        let trampoline = finished.trampoline
+        let loadEarly = finished.seccompLoaded
 
         try ctx.channel.send(.ready)
         try ctx.channel.expect(.commit)

@@ -1,0 +1,46 @@
+import Glibc
+import SkiffSpec
+import SkiffSystem
+
+/// The last steps before exec, the same for a container's init and for `exec`: rlimits, the
+/// exec trampoline, seccomp when it must come early, no_new_privs, identity, working
+/// directory and the console.
+enum ProcessSetup {
+    /// Returns the trampoline and whether the seccomp filter is already loaded (otherwise the
+    /// caller loads it right before exec).
+    static func finish(_ plan: ProcessPlan, seccomp: SeccompPlan?, channel: SyncChannel, console: FD?,
+                       field: String) throws(RuntimeError) -> (trampoline: FD?, seccompLoaded: Bool) {
+        try InitProcess.applyRlimits(plan)
+        // Made before seccomp so a profile without memfd_create still works.
+        let trampoline = ProcessControl.makeTrampoline()
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+        // capabilities go. With it, load as late as possible, right before exec — except a
+        // notify filter, whose fd must reach the parent (then the listener) first.
+        let loadEarly = seccomp.map { !plan.noNewPrivileges || $0.usesNotify } ?? false
+        if plan.noNewPrivileges {
+            do { try ProcessControl.prctl(PR_SET_NO_NEW_PRIVS, 1, what: "PR_SET_NO_NEW_PRIVS") } catch {
+                throw RuntimeError("\(field).noNewPrivileges: \(error)")
+            }
+        }
+        if loadEarly, let seccomp, let notify = try seccomp.load() {
+            try channel.send(.seccompFD, passing: notify)
+            notify.close()
+        }
+        try InitProcess.applyIdentity(plan)
+        do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
+        // CVE-2024-21626: the working directory must be inside the container.
+        if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
+            throw RuntimeError("\(field).cwd: \(plan.cwd) is outside the container")
+        }
+        if let console {
+            do {
+                for target in Int32(0)...2 { try console.duplicate(to: target) }
+                try Terminal.setControlling(console)
+            } catch {
+                throw RuntimeError("console: \(error)")
+            }
+            console.close()
+        }
+        return (trampoline, loadEarly)
+    }
+}
