@@ -43,6 +43,8 @@ static const unsigned char sk_trampoline_code[] = {
     0x0f, 0x05,                         // syscall
 };
 #elif defined(__aarch64__)
+// Checked with aarch64-linux-gnu-objdump (decodes as written) and run under qemu-aarch64
+// (`qemu-aarch64 -0 /bin/sh trampoline name -c '...'` execs sh with argv[0]=name and the env).
 #define SK_TRAMPOLINE_MACHINE EM_AARCH64
 static const uint32_t sk_trampoline_words[] = {
     0xf94007e0, // ldr  x0, [sp, #8]       ; PATH = argv[0]
