@@ -90,13 +90,23 @@ extension Container {
         let seccomp = try spec.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
 
         let store = runtime.store
+        var rootfsPlan = rootfs
+        var processPlan = process
+        // sd_notify (runc's NOTIFY_SOCKET handling): the container gets its own socket, which
+        // `start` binds in <state>/notify and proxies READY=1 from to the caller's socket.
+        let notify = SdNotify.requested && namespaces.has("mount")
+        if notify {
+            rootfsPlan.mounts.append(SdNotify.mount(stateDir: store.directory(id), index: rootfsPlan.mounts.count))
+            processPlan.env = processPlan.env.filter { !$0.hasPrefix("NOTIFY_SOCKET=") } + ["NOTIFY_SOCKET=" + SdNotify.containerSocket]
+        }
         try store.createDirectory(id)
         var cleanup = Cleanup(store: store, id: id)
         do {
             let lock = try store.lock(id)
             defer { lock.close() }
+            if notify { try SdNotify.prepare(stateDir: store.directory(id)) }
             let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
-                                      namespaces: namespaces, process: process, rootfs: rootfs,
+                                      namespaces: namespaces, process: processPlan, rootfs: rootfsPlan,
                                       cgroupPaths: cgroupPaths, pidFile: pidFile, lock: lock, seccomp: seccomp, cleanup: &cleanup)
             return launched
         } catch {

@@ -11,6 +11,9 @@ extension Container {
         let status = self.status
         if let message = status.startError { throw RuntimeError(message) }
         let fifoPath = store.fifoPath(id)
+        // Bound before init is released, so the program's first READY=1 is not lost.
+        let notify = try SdNotify.listen(stateDir: store.directory(id))
+        defer { notify?.close() }
         let fifo: FD
         do { fifo = try FileSystem.open(fifoPath, O_RDONLY | O_NONBLOCK) } catch {
             throw RuntimeError("cannot start container: \(error)")
@@ -44,6 +47,7 @@ extension Container {
         // Spec (runtime.md, lifecycle step 6): a failing poststart hook is a warning and the
         // remaining hooks and the lifecycle go on. (runc 1.1 kills the container instead.)
         HookRunner.runAll(state.config, .poststart, state: ociState(status: .running))
+        if let notify { SdNotify.forwardReady(from: notify, initPidFD: initPidFD(), mainPid: state.initPid) }
     }
 
     /// Sends a signal to init (or, with `all`, to every process in the container's cgroup).
