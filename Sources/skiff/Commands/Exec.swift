@@ -30,6 +30,16 @@ enum ExecCommand: Command {
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let id = try CLI.id(args, name)
+        // Accepted for runc compatibility, but never silently ignored when they ask for something.
+        if let label = args.string("apparmor"), !label.isEmpty {
+            throw UsageError("--apparmor: AppArmor is not supported by skiff on this host")
+        }
+        if let label = args.string("process-label"), !label.isEmpty {
+            throw UsageError("--process-label: SELinux is not supported by skiff on this host")
+        }
+        if !args.strings("cgroup").isEmpty {
+            throw UsageError("--cgroup (exec into a sub-cgroup) is not supported by this version of skiff yet")
+        }
         let container = try Container.load(id, options: options)
         let process: Process
         if let file = args.string("process") {
