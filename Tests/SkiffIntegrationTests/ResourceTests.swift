@@ -133,3 +133,32 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// A memory hog over linux.resources.memory.limit is OOM-killed, and the cgroup says so.
+    @Suite struct OOM {
+        @Test func memoryHogIsKilled() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["linux.resources"] = ["memory": ["limit": 16 * 1024 * 1024]] as [String: Any]
+                // dd allocates and fills a 64 MiB buffer: four times the limit.
+                c.shell("dd if=/dev/zero of=/dev/null bs=64M count=1; echo survived")
+            }
+            let (id, _) = h.create(bundle)
+            #expect(h.skiff("start", id).status == 0)
+            #expect(waitUntil(timeout: 30) { h.status(id) == "stopped" })
+            let dirs = h.cgroupDirs(id)
+            let oomControl = dirs.map { $0 + "/memory.oom_control" }.first { fileExists($0) }
+            let events = dirs.map { $0 + "/memory.events" }.first { fileExists($0) }
+            // cat: cgroupfs files report size 0, which trips up whole-file readers.
+            let text = [oomControl, events].compactMap { $0 }.map { h.sh("cat \($0)").out }.joined(separator: "\n")
+            let kills = text.split(separator: "\n").compactMap { line -> Int? in
+                let f = line.split(separator: " ")
+                return f.count == 2 && f[0] == "oom_kill" ? Int(f[1]) : nil
+            }
+            #expect(kills.contains { $0 >= 1 }, "no oom_kill recorded: \(text)")
+            #expect(h.skiff("delete", id).status == 0)
+            h.expectNothingLeft(id)
+        }
+    }
+}

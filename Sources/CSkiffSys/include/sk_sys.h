@@ -102,6 +102,13 @@ void sk_forward_signals(pid_t pid);
 // SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0; -1 on error.
 int sk_seccomp_load_bpf(const void *filter, size_t len, unsigned int flags);
 
+// ---- eBPF (cgroup v2 device filter) -------------------------------------------------------
+// Loads a BPF_PROG_TYPE_CGROUP_DEVICE program (insns: 8-byte instructions) and returns its
+// fd; the verifier's log goes into log/log_size when it refuses the program.
+int sk_bpf_load_device_program(const void *insns, unsigned int insn_count, char *log, unsigned int log_size);
+// Attaches it to a cgroup2 directory (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI).
+int sk_bpf_attach_device_program(int cgroup_fd, int prog_fd);
+
 // ---- exec -----------------------------------------------------------------------------
 // Executes `path` with argv/envp through a tiny sealed in-memory trampoline, so that the
 // process entering the container's executable is never the on-disk skiff binary

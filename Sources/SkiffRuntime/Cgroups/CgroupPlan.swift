@@ -74,9 +74,8 @@ extension Cgroups {
     ///
     /// Device rules are always applied on v1 (runc semantics: deny all, then the configured
     /// rules, then runc's default allow list), unless `skipDevices` (update) is set.
-    /// TODO(cgroup v2 devices): cgroup2 has no devices files; runc attaches an eBPF
-    /// BPF_CGROUP_DEVICE program generated from the rules. Until skiff does the same, device
-    /// rules are not enforced on hosts without a v1 devices hierarchy.
+    /// cgroup2 has no devices files: the same rules become an eBPF BPF_CGROUP_DEVICE program
+    /// attached to the container's directory (V2Devices).
     public static func apply(resources: LinuxResources?, paths: [String], layout: CgroupLayout,
                              context: String = "config.json", skipDevices: Bool = false) throws(RuntimeError) {
         let targets = resolveTargets(paths: paths, layout: layout)
@@ -86,10 +85,28 @@ extension Cgroups {
         for group in groups {
             try execute(group, context: context)
         }
+        // cgroup2 has no devices files: the rules become an eBPF program on the directory.
+        // (Only on a real cgroup2 directory: unit tests apply to a fake tree of plain files.)
+        if !skipDevices, case .v2(let dir)? = targets["devices"], !facts.inUserNamespace, isCgroup2(dir) {
+            do {
+                let program = try V2Devices.program(resources?.devices ?? [])
+                try BPF.attachDeviceProgram(program, to: dir)
+            } catch let error as CgroupPlanError {
+                throw RuntimeError("\(context): \(error.field): \(error.message)")
+            } catch {
+                throw RuntimeError("\(context): linux.resources.devices: \(error)")
+            }
+        }
         if let kernel = resources?.memory, kernel.kernel != nil || kernel.kernelTCP != nil {
             // runc ≥1.1: "Kernel memory settings are ignored and will be removed".
             writeStderr("skiff: warning: \(context): linux.resources.memory.kernel, kernelTCP: kernel memory limits are ignored (deprecated, not supported by recent kernels)\n")
         }
+    }
+
+    static func isCgroup2(_ dir: String) -> Bool {
+        guard let fd = try? FileSystem.open(dir, O_PATH | O_DIRECTORY) else { return false }
+        defer { fd.close() }
+        return Mounts.filesystemType(fd) == Mounts.cgroup2Magic
     }
 
     /// Writes for one directory, in order.
@@ -199,8 +216,7 @@ extension Cgroups {
                 let writes = try wrap { () throws(CgroupPlanError) in try V1Devices.plan(r.devices ?? []) }
                 groups.append(WriteGroup(directory: dir, writes: writes))
             default:
-                // TODO(cgroup v2 devices): build and attach an eBPF device filter (runc
-                // devices/devicefilter.go). Until then rules are not enforced on pure v2.
+                // cgroup2: an eBPF program, attached by apply() (V2Devices).
                 break
             }
         }

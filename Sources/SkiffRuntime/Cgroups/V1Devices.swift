@@ -8,9 +8,7 @@ import SkiffSpec
 /// /dev/null, random, full, tty, zero, urandom, /dev/pts/*, /dev/ptmx and /dev/net/tun.
 /// Only used at create time; `update` leaves device rules alone as runc does.
 ///
-/// TODO(cgroup v2 devices): cgroup2 needs an eBPF BPF_CGROUP_DEVICE program generated from
-/// the same rule list (runc devices/devicefilter.go + ebpf_linux.go); not done yet, so rules
-/// are not enforced on hosts without a v1 devices hierarchy.
+/// cgroup2 gets the same rule list as an eBPF program (V2Devices).
 public enum V1Devices {
     /// runc's AllowedDevices rules, appended after the configured ones.
     public static let defaultRules: [LinuxDeviceCgroup] = [
