@@ -3,11 +3,14 @@
 #   libseccomp-dev, libcap-dev, pkg-config  build: CSeccomp/CCap link statically
 #   busybox-static                          test rootfs (scripts/build-rootfs.sh)
 #   runc, jq, time                          integration tests, bench/bench.sh
+#   podman buildah containerd docker.io     engine tests (Tests/SkiffEngineTests)
+#   catatonit netavark                      (podman --init, networks without recommends)
 # The Swift toolchain is expected at /opt/swift (or on PATH).
 # Env: SKIP_APT_UPDATE=1 skips `apt-get update` when every package is present.
 set -euo pipefail
 
-DEPS=(libseccomp-dev libcap-dev pkg-config busybox-static runc jq time)
+DEPS=(libseccomp-dev libcap-dev pkg-config busybox-static runc jq time
+      podman buildah containerd docker.io catatonit netavark)
 
 [ "$(id -u)" -eq 0 ] || { echo "install-deps: must run as root (try: sudo $0)" >&2; exit 1; }
 
