@@ -371,3 +371,26 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// An engine SIGKILLs `create` midway (runc #4757): init dies with it (parent-death
+    /// signal), and the container it leaves is "stopped" and fully removed by `delete`.
+    @Suite struct KilledCreate {
+        @Test func leavesOnlyDeletableState() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["hooks"] = ["prestart": [["path": "/bin/sleep", "args": ["sleep", "3"]]]]
+            }
+            let id = h.newID()
+            let create = h.background(["create", "-b", bundle.path, id])
+            #expect(waitUntil { h.cgroupDirs(id).contains { fileExists($0) } }, "create did not get as far as its cgroups")
+            kill(create.pid, SIGKILL)
+            _ = create.wait(timeout: 10)
+            #expect(waitUntil { h.status(id) == "stopped" },
+                    "state: \(String(describing: h.state(id))); create said: \(readFile(create.stderrPath) ?? "")")
+            let d = h.skiff("delete", id)
+            #expect(d.status == 0, "\(d)")
+            h.expectNothingLeft(id)
+        }
+    }
+}

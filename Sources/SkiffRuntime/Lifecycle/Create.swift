@@ -104,6 +104,14 @@ extension Container {
         do {
             let lock = try store.lock(id)
             defer { lock.close() }
+            // A provisional state (no init yet, so "stopped") before any cgroup exists: if this
+            // create is SIGKILLed midway, `delete` still finds and removes what it made
+            // (runc #4757: orphans after an engine killed `runc create`).
+            try store.save(StoredState(
+                id: id, initPid: 0, initStartTime: 0, created: Clock.rfc3339Now(), bundle: bundle,
+                rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
+                privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
+                noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid()))
             if notify { try SdNotify.prepare(stateDir: store.directory(id)) }
             let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
                                       namespaces: namespaces, process: processPlan, rootfs: rootfsPlan,
