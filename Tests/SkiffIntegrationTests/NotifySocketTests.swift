@@ -26,8 +26,11 @@ extension Integration {
         @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc")))
         func readyIsForwardedWithMainPid() throws {
             let h = try Harness()
+            let markers = h.path("markers")
+            try FileManager.default.createDirectory(atPath: markers, withIntermediateDirectories: true)
             let bundle = try Bundle.make(from: "sleep", in: h, rootfs: .copy) { c in
-                c.shell("echo env=$NOTIFY_SOCKET; sleep 0.5; /notify STATUS=busy; /notify READY=1; sleep 30")
+                c.bind(markers, at: "/m")
+                c.shell("sleep 0.5; /notify STATUS=busy; touch /m/sending-ready; /notify READY=1; sleep 30")
             }
             let source = h.path("notify.c")
             try writeFile(source, Self.sender)
@@ -52,10 +55,10 @@ extension Integration {
             defer { unsetenv("NOTIFY_SOCKET") }
             let id = h.newID()
             #expect(h.skiff(args: ["create", "-b", bundle.path, id]).status == 0)
-            let started = Date()
             let s = h.skiff("start", id)
             #expect(s.status == 0, "\(s)")
-            #expect(Date().timeIntervalSince(started) >= 0.4, "start returned before READY=1")
+            // start waits for READY=1, which the program sends only after this marker.
+            #expect(fileExists(markers + "/sending-ready"), "start returned before READY=1")
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = recv(sock, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             let message = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
