@@ -44,6 +44,7 @@ let package = Package(
         // .build/debug skiff) on spec-fixtures bundles. No dependency on the executable target:
         // it links statically and cannot be linked into a test bundle.
         .testTarget(name: "SkiffIntegrationTests"),
+        .testTarget(name: "SkiffConformanceTests"),
         // Root engine tests: podman, containerd (ctr), dockerd and buildah using $SKIFF_BIN as their
         // OCI runtime.
         .testTarget(name: "SkiffEngineTests"),

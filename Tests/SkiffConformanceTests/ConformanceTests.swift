@@ -1,0 +1,326 @@
+// skiff's per-feature conformance suite: one bundle per config.json feature under
+// spec-fixtures/conformance/<feature>/ (config.json + expect.json, see spec-fixtures/README.md).
+// Each fixture runs in a private temp dir (config.json copied, `cp -al` of spec-fixtures/rootfs,
+// private --root) and is compared with its expect.json. `conformanceTable` prints
+// feature | expected | observed | PASS/FAIL for every fixture and expects every row to pass;
+// `fixture(_:)` is the same check, one test case per fixture.
+//
+// Environment: SKIFF_BIN (default <package>/.build/release/skiff, then debug),
+// SKIFF_FIXTURES (default <package>/spec-fixtures). Root only.
+import Foundation
+import Glibc
+import Testing
+
+enum ConformancePaths {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary: String = {
+        let env = ProcessInfo.processInfo.environment
+        if let bin = env["SKIFF_BIN"], !bin.isEmpty {
+            if bin.hasPrefix("/") { return bin }
+            if bin.contains("/") { return FileManager.default.currentDirectoryPath + "/" + bin }
+            for dir in (env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":") {
+                let candidate = "\(dir)/\(bin)"
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
+            return bin
+        }
+        for config in ["release", "debug"] {
+            let candidate = "\(packageRoot)/.build/\(config)/skiff"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "\(packageRoot)/.build/release/skiff"
+    }()
+
+    static let fixtures: String = {
+        if let dir = ProcessInfo.processInfo.environment["SKIFF_FIXTURES"], !dir.isEmpty {
+            return dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
+        }
+        return "\(packageRoot)/spec-fixtures"
+    }()
+
+    static var conformance: String { fixtures + "/conformance" }
+    static var rootfs: String { fixtures + "/rootfs" }
+
+    static var ready: Bool {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: binary)
+            && FileManager.default.fileExists(atPath: rootfs + "/bin/busybox")
+    }
+
+    /// Every spec-fixtures/conformance/<name>/ holding an expect.json, sorted.
+    static var fixtureNames: [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: conformance)) ?? []
+        return names.filter { FileManager.default.fileExists(atPath: "\(conformance)/\($0)/expect.json") }.sorted()
+    }
+}
+
+// MARK: - Running a process with a deadline
+
+struct Outcome {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var timedOut = false
+}
+
+/// posix_spawn with stdio on files (a container may keep inherited pipes open), killed at the deadline.
+func runProcess(_ executable: String, _ args: [String], in dir: String, timeout: TimeInterval = 30) -> Outcome {
+    let tag = UUID().uuidString
+    let outPath = "\(dir)/.out-\(tag)", errPath = "\(dir)/.err-\(tag)"
+    defer { unlink(outPath); unlink(errPath) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
+    for fd in open where fd >= 3 { posix_spawn_file_actions_addclose(&actions, fd) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attr, &empty)
+    var all = sigset_t()
+    sigfillset(&all)
+    sigdelset(&all, SIGKILL)
+    sigdelset(&all, SIGSTOP)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
+    defer { for p in argv { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
+    guard rc == 0 else { return Outcome(status: -1, stdout: "", stderr: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+    let deadline = Date().addingTimeInterval(timeout)
+    var status: Int32 = 0
+    var timedOut = false
+    while true {
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { break }
+        if r < 0 && errno != EINTR { status = -1; break }
+        if Date() > deadline {
+            timedOut = true
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            break
+        }
+        usleep(2_000)
+    }
+    let signal = status & 0x7f
+    let code: Int32 = status == -1 ? -1 : (signal == 0 ? (status >> 8) & 0xff : 128 + signal)
+    return Outcome(status: code, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                   stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "", timedOut: timedOut)
+}
+
+// MARK: - expect.json
+
+/// spec-fixtures/conformance/<name>/expect.json (keys described in spec-fixtures/README.md).
+struct Expectation {
+    var feature: String
+    var spec: String?
+    var run: Bool
+    var exit: Int32
+    var stdoutContains: [String]
+    var stdoutNotContains: [String]
+    var createErrorContains: String?
+    var stateContains: [String]
+    var nsUnshared: [String]
+    var nsShared: [String]
+    var hostAbsent: [String]
+
+    init(_ json: [String: Any], name: String) {
+        feature = json["feature"] as? String ?? name
+        spec = json["spec"] as? String
+        run = json["run"] as? Bool ?? false
+        exit = Int32((json["exit"] as? NSNumber)?.intValue ?? 0)
+        stdoutContains = json["stdout_contains"] as? [String] ?? []
+        stdoutNotContains = json["stdout_not_contains"] as? [String] ?? []
+        createErrorContains = json["create_error_contains"] as? String
+        stateContains = json["state_contains"] as? [String] ?? []
+        nsUnshared = json["ns_unshared"] as? [String] ?? []
+        nsShared = json["ns_shared"] as? [String] ?? []
+        hostAbsent = json["host_absent"] as? [String] ?? []
+    }
+
+    /// One-line summary for the table.
+    var summary: String {
+        if run {
+            var parts = ["exit \(exit)"]
+            if !stdoutContains.isEmpty { parts.append("out ~ \(stdoutContains.map(\.debugDescription).joined(separator: ","))") }
+            if !nsUnshared.isEmpty { parts.append("new ns \(nsUnshared.joined(separator: ","))") }
+            if !nsShared.isEmpty { parts.append("host ns \(nsShared.joined(separator: ","))") }
+            return parts.joined(separator: "; ")
+        }
+        if !stateContains.isEmpty { return "created; state ~ \(stateContains.joined(separator: ","))" }
+        return "create fails ~ \(createErrorContains.map(\.debugDescription) ?? "")"
+    }
+}
+
+struct FixtureResult: Sendable {
+    var name: String
+    var feature: String
+    var expected: String
+    var observed: String
+    var failures: [String]
+    var passed: Bool { failures.isEmpty }
+}
+
+func hostNamespaceLink(_ type: String) -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    let n = readlink("/proc/self/ns/\(type)", &buf, 255)
+    guard n > 0 else { return "" }
+    return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func oneLine(_ text: String, limit: Int = 70) -> String {
+    let flat = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        .replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+        .replacingOccurrences(of: "|", with: "¦")
+    return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
+}
+
+/// Runs one fixture in a private temp dir and compares it with its expect.json.
+func runFixture(_ name: String) -> FixtureResult {
+    let source = "\(ConformancePaths.conformance)/\(name)"
+    guard let data = FileManager.default.contents(atPath: "\(source)/expect.json"),
+          let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        return FixtureResult(name: name, feature: name, expected: "?", observed: "unreadable expect.json", failures: ["\(name): cannot parse expect.json"])
+    }
+    let expect = Expectation(json, name: name)
+    var failures: [String] = []
+    var observed = ""
+    func fail(_ message: String) { failures.append("\(name): \(message)") }
+
+    var template = Array("/tmp/skiff-conf-XXXXXX".utf8CString)
+    guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: "mkdtemp failed", failures: ["\(name): mkdtemp errno \(errno)"])
+    }
+    let dir = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    chmod(dir, 0o755)  // user-namespace containers must traverse it
+    let bundle = dir + "/bundle", root = dir + "/root"
+    let id = "conf-\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))-\(name.prefix(40))"
+    defer {
+        _ = runProcess(ConformancePaths.binary, ["--root", root, "delete", "--force", id], in: dir, timeout: 20)
+        _ = runProcess("/bin/rm", ["-rf", "--one-file-system", dir], in: "/tmp", timeout: 60)
+    }
+    do {
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(source)/config.json", toPath: "\(bundle)/config.json")
+    } catch {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: "setup failed", failures: ["\(name): \(error)"])
+    }
+    let cp = runProcess("/bin/cp", ["-al", ConformancePaths.rootfs, bundle + "/rootfs"], in: dir, timeout: 60)
+    guard cp.status == 0 else {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: "cp -al failed", failures: ["\(name): cp -al: \(cp.stderr)"])
+    }
+    func skiff(_ args: [String]) -> Outcome {
+        runProcess(ConformancePaths.binary, ["--root", root] + args, in: dir, timeout: 30)
+    }
+
+    if expect.run {
+        let r = skiff(["run", "-b", bundle, id])
+        observed = "exit \(r.status)\(r.timedOut ? " (TIMEOUT)" : ""): \(oneLine(r.stdout + (r.status == expect.exit ? "" : " " + r.stderr)))"
+        if r.timedOut { fail("timed out") }
+        if r.status != expect.exit { fail("exit \(r.status), expected \(expect.exit); stderr: \(r.stderr)") }
+        for s in expect.stdoutContains where !r.stdout.contains(s) { fail("stdout lacks \(s.debugDescription): \(r.stdout.debugDescription)") }
+        for s in expect.stdoutNotContains where r.stdout.contains(s) { fail("stdout contains \(s.debugDescription): \(r.stdout.debugDescription)") }
+        for ns in expect.nsUnshared {
+            let host = hostNamespaceLink(ns)
+            if host.isEmpty || !r.stdout.contains("\(ns):[") || r.stdout.contains(host) { fail("\(ns) namespace is not new (host \(host)): \(r.stdout.debugDescription)") }
+        }
+        for ns in expect.nsShared {
+            let host = hostNamespaceLink(ns)
+            if host.isEmpty || !r.stdout.contains(host) { fail("\(ns) namespace is not the host's (\(host)): \(r.stdout.debugDescription)") }
+        }
+    } else if !expect.stateContains.isEmpty {
+        let c = skiff(["create", "-b", bundle, id])
+        if c.status != 0 {
+            observed = "create exit \(c.status): \(oneLine(c.stderr))"
+            fail("create failed: \(c.stderr)")
+        } else {
+            let s = skiff(["state", id])
+            observed = "state: \(oneLine(s.stdout.split(separator: "\n").filter { l in expect.stateContains.contains { l.contains($0) } }.joined(separator: " ")))"
+            if s.status != 0 { fail("state failed: \(s.stderr)") }
+            for want in expect.stateContains where !s.stdout.contains(want) { fail("state lacks \(want.debugDescription): \(s.stdout)") }
+        }
+        let d = skiff(["delete", "--force", id])
+        if d.status != 0 { fail("delete --force failed: \(d.stderr)") }
+    } else {
+        let c = skiff(["create", "-b", bundle, id])
+        observed = "create exit \(c.status)\(c.timedOut ? " (TIMEOUT)" : ""): \(oneLine(c.stderr))"
+        if c.status == 0 { fail("create succeeded, expected an error") }
+        if let want = expect.createErrorContains, !c.stderr.contains(want) {
+            fail("error lacks \(want.debugDescription): \(c.stderr.debugDescription)")
+        }
+    }
+
+    // Nothing may be left: no state dir under --root, no processes of the container, no cgroup dirs.
+    _ = skiff(["delete", "--force", id])
+    let deadline = Date().addingTimeInterval(5)
+    var left: [String] = []
+    repeat {
+        left = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { !$0.hasPrefix(".") }.map { "state \(root)/\($0)" }
+        left += expect.hostAbsent.filter { FileManager.default.fileExists(atPath: $0) }
+        left += processesMentioning(id).map { "process \($0)" }
+        if left.isEmpty { break }
+        usleep(50_000)
+    } while Date() < deadline
+    if !left.isEmpty { fail("left behind: \(left)") }
+    return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: observed, failures: failures)
+}
+
+/// Host pids (not zombies) whose command line or cgroup path names `token`.
+func processesMentioning(_ token: String) -> [Int] {
+    let me = Int(getpid())
+    var result: [Int] = []
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int(entry), pid != me else { continue }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        if stat.contains(") Z ") || stat.isEmpty { continue }
+        let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map { String(decoding: $0.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self) } ?? ""
+        let cgroup = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        if cmd.contains(token) || cgroup.split(separator: "\n").contains(where: { $0.hasSuffix("/\(token)") }) { result.append(pid) }
+    }
+    return result
+}
+
+func renderTable(_ results: [FixtureResult]) -> String {
+    var lines = ["| feature | expected | observed | result |", "|---|---|---|---|"]
+    for r in results {
+        lines.append("| \(r.feature) | \(oneLine(r.expected, limit: 90)) | \(oneLine(r.observed, limit: 90)) | \(r.passed ? "PASS" : "FAIL") |")
+    }
+    let passed = results.filter(\.passed).count
+    lines.append("")
+    lines.append("conformance: \(passed)/\(results.count) fixtures pass")
+    return lines.joined(separator: "\n")
+}
+
+// MARK: - Tests
+
+@Suite("Conformance (spec-fixtures/conformance)", .serialized, .enabled(if: ConformancePaths.ready, "needs root, the skiff binary and spec-fixtures/rootfs"))
+struct ConformanceTests {
+    /// Every fixture, one test case each.
+    @Test(arguments: ConformancePaths.fixtureNames)
+    func fixture(_ name: String) {
+        let result = runFixture(name)
+        #expect(result.passed, "\(result.failures.joined(separator: "\n"))")
+    }
+
+    /// Runs every fixture, prints the table, then expects every row to pass.
+    @Test func conformanceTable() {
+        let names = ConformancePaths.fixtureNames
+        #expect(!names.isEmpty, "no fixtures under \(ConformancePaths.conformance)")
+        let results = names.map(runFixture)
+        print(renderTable(results))
+        for r in results {
+            #expect(r.passed, "\(r.feature): \(r.failures.joined(separator: "\n"))")
+        }
+    }
+}
