@@ -85,3 +85,17 @@ public enum Capabilities {
         try check("prctl(PR_CAP_AMBIENT_RAISE)", "cap \(cap)") { sk_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, UInt(cap), 0, 0) }
     }
 }
+
+public enum Scheduling {
+    public static func setAttributes(policy: UInt32, flags: UInt64, nice: Int32, priority: UInt32,
+                                     runtime: UInt64, deadline: UInt64, period: UInt64) throws(SystemError) {
+        try check("sched_setattr") { sk_sched_setattr(policy, flags, nice, priority, runtime, deadline, period) }
+    }
+    public static func setIOPriority(class ioclass: Int32, level: Int32) throws(SystemError) {
+        try check("ioprio_set") { sk_ioprio_set(ioclass, level) }
+    }
+    /// Pins the calling thread to the CPUs listed (CPU n = bit n of the mask bytes).
+    public static func setAffinity(_ mask: [UInt8]) throws(SystemError) {
+        try check("sched_setaffinity") { mask.withUnsafeBufferPointer { sk_sched_setaffinity($0.baseAddress, $0.count) } }
+    }
+}

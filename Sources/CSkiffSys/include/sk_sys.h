@@ -109,6 +109,15 @@ int sk_bpf_load_device_program(const void *insns, unsigned int insn_count, char 
 // Attaches it to a cgroup2 directory (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI).
 int sk_bpf_attach_device_program(int cgroup_fd, int prog_fd);
 
+// ---- scheduling ---------------------------------------------------------------------------
+// sched_setattr(2) for the calling thread.
+int sk_sched_setattr(uint32_t policy, uint64_t flags, int32_t nice, uint32_t priority,
+                     uint64_t runtime, uint64_t deadline, uint64_t period);
+// ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level).
+int sk_ioprio_set(int ioclass, int level);
+// sched_setaffinity(0) from a CPU bit list (bytes, CPU n = bit n).
+int sk_sched_setaffinity(const uint8_t *mask, size_t bytes);
+
 // ---- exec -----------------------------------------------------------------------------
 // Executes `path` with argv/envp through a tiny sealed in-memory trampoline, so that the
 // process entering the container's executable is never the on-disk skiff binary

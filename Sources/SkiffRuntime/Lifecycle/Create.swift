@@ -60,6 +60,16 @@ extension Container {
             throw RuntimeError("config.json: linux.uidMappings: needs a new user namespace (linux.namespaces has no \"user\" without a path)")
         }
         try process.checkHostCapabilities()
+        // Features this skiff does not implement are refused, never silently dropped.
+        if let devices = spec.linux?.netDevices, !devices.isEmpty {
+            throw RuntimeError("config.json: linux.netDevices: moving network devices into the container is not supported by this version of skiff")
+        }
+        if spec.linux?.intelRdt != nil {
+            throw RuntimeError("config.json: linux.intelRdt: Intel RDT (resctrl) is not supported by this version of skiff")
+        }
+        if spec.linux?.memoryPolicy != nil {
+            throw RuntimeError("config.json: linux.memoryPolicy: NUMA memory policies are not supported by this version of skiff")
+        }
         // Labels for an LSM this host does not run are refused, never silently dropped.
         if let label = processSpec.selinuxLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
             throw RuntimeError("config.json: process.selinuxLabel: SELinux is not enabled on this host")

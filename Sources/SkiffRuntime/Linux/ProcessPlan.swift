@@ -31,6 +31,12 @@ public struct ProcessPlan: Sendable {
     public var inheritable: UInt64
     public var ambient: [Int]
     public var personality: UInt?
+    /// process.scheduler: (policy, flags, nice, priority, runtime, deadline, period).
+    public var scheduler: (policy: UInt32, flags: UInt64, nice: Int32, priority: UInt32, runtime: UInt64, deadline: UInt64, period: UInt64)?
+    /// process.ioPriority: (class number, level).
+    public var ioPriority: (ioclass: Int32, level: Int32)?
+    /// process.execCPUAffinity (final, else initial) as a CPU bit mask.
+    public var cpuAffinity: [UInt8]?
 
     public init(process: Process, linux: Linux?, field: String = "process") throws(RuntimeError) {
         guard let args = process.args, !args.isEmpty else {
@@ -77,6 +83,35 @@ public struct ProcessPlan: Sendable {
         inheritable = try mask(caps?.inheritable, "inheritable")
         let ambientMask = try mask(caps?.ambient, "ambient")
         ambient = (0..<64).filter { ambientMask & (1 << UInt64($0)) != 0 }
+        if let sched = process.scheduler {
+            guard let policy = Spec.knownSchedulerPolicies.firstIndex(of: sched.policy), sched.policy != "SCHED_ISO" else {
+                throw RuntimeError("config.json: \(field).scheduler.policy: unsupported policy \"\(sched.policy)\"")
+            }
+            var flags: UInt64 = 0
+            for (i, f) in (sched.flags ?? []).enumerated() {
+                guard let bit = Spec.knownSchedulerFlags.firstIndex(of: f) else {
+                    throw RuntimeError("config.json: \(field).scheduler.flags[\(i)]: unknown flag \"\(f)\"")
+                }
+                flags |= 1 << UInt64(bit)
+            }
+            scheduler = (UInt32(policy), flags, sched.nice ?? 0, UInt32(max(0, sched.priority ?? 0)),
+                         sched.runtime ?? 0, sched.deadline ?? 0, sched.period ?? 0)
+        }
+        if let io = process.ioPriority {
+            guard let index = Spec.knownIOPriorityClasses.firstIndex(of: io.`class`) else {
+                throw RuntimeError("config.json: \(field).ioPriority.class: unknown class \"\(io.`class`)\"")
+            }
+            guard io.priority >= 0 && io.priority <= 7 else {
+                throw RuntimeError("config.json: \(field).ioPriority.priority: \(io.priority) is not in 0-7")
+            }
+            ioPriority = (Int32(index + 1), Int32(io.priority))
+        }
+        if let affinity = process.execCPUAffinity, let list = affinity.final ?? affinity.initial, !list.isEmpty {
+            guard let mask = Self.cpuMask(list) else {
+                throw RuntimeError("config.json: \(field).execCPUAffinity: \"\(list)\" is not a CPU list like 0-3,7")
+            }
+            cpuAffinity = mask
+        }
         if let p = linux?.personality {
             switch p.domain {
             case "LINUX": personality = 0
@@ -84,6 +119,22 @@ public struct ProcessPlan: Sendable {
             default: throw RuntimeError("config.json: linux.personality.domain: unknown domain \"\(p.domain)\"")
             }
         }
+    }
+
+    /// "0-3,7" → bit mask bytes (CPU n = bit n); nil when malformed.
+    static func cpuMask(_ list: String) -> [UInt8]? {
+        var cpus: [Int] = []
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard bounds.count <= 2, let lo = Int(String(bounds[0]).trimmingWhitespace()),
+                  let hi = bounds.count == 2 ? Int(String(bounds[1]).trimmingWhitespace()) : lo,
+                  lo >= 0, hi >= lo, hi < 8192 else { return nil }
+            cpus += Array(lo...hi)
+        }
+        guard let top = cpus.max() else { return nil }
+        var mask = [UInt8](repeating: 0, count: (top / 64 + 1) * 8)
+        for c in cpus { mask[c / 8] |= 1 << UInt8(c % 8) }
+        return mask
     }
 
     /// Checks the host can grant what is asked, naming the first capability it cannot.

@@ -11,6 +11,18 @@ enum ProcessSetup {
     static func finish(_ plan: ProcessPlan, seccomp: SeccompPlan?, channel: SyncChannel, console: FD?,
                        field: String) throws(RuntimeError) -> (trampoline: FD?, seccompLoaded: Bool) {
         try InitProcess.applyRlimits(plan)
+        do {
+            if let s = plan.scheduler {
+                try Scheduling.setAttributes(policy: s.policy, flags: s.flags, nice: s.nice, priority: s.priority,
+                                             runtime: s.runtime, deadline: s.deadline, period: s.period)
+            }
+        } catch { throw RuntimeError("\(field).scheduler: \(error)") }
+        do {
+            if let io = plan.ioPriority { try Scheduling.setIOPriority(class: io.ioclass, level: io.level) }
+        } catch { throw RuntimeError("\(field).ioPriority: \(error)") }
+        do {
+            if let mask = plan.cpuAffinity { try Scheduling.setAffinity(mask) }
+        } catch { throw RuntimeError("\(field).execCPUAffinity: \(error)") }
         // Made before seccomp so a profile without memfd_create still works.
         let trampoline = ProcessControl.makeTrampoline()
         // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
