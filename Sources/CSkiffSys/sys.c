@@ -369,3 +369,11 @@ int sk_ioprio_set(int ioclass, int level) {
 int sk_sched_setaffinity(const uint8_t *mask, size_t bytes) {
     return (int)syscall(SYS_sched_setaffinity, 0, bytes, mask);
 }
+
+int sk_mount_setattr_idmap(int dirfd, unsigned int flags, int userns_fd) {
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = MOUNT_ATTR_IDMAP;
+    attr.userns_fd = (uint64_t)userns_fd;
+    return (int)syscall(SYS_mount_setattr, dirfd, "", flags | AT_EMPTY_PATH, &attr, sizeof(attr));
+}

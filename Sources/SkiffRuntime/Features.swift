@@ -32,7 +32,7 @@ public enum Features {
                 ("apparmor", object([("enabled", .bool(false))])),
                 ("selinux", object([("enabled", .bool(false))])),
                 ("intelRdt", object([("enabled", .bool(false))])),
-                ("mountExtensions", object([("idmap", object([("enabled", .bool(false))]))])),
+                ("mountExtensions", object([("idmap", object([("enabled", .bool(true))]))])),
             ])),
             ("annotations", object([
                 ("org.opencontainers.runc.checkpoint.enabled", .string("false")),

@@ -93,3 +93,61 @@ extension Integration {
         }
     }
 }
+
+extension Integration {
+    /// Id-mapped bind mounts (mount_setattr MOUNT_ATTR_IDMAP): with the container's own user
+    /// namespace mappings, host-root files look root-owned inside, and files the container's
+    /// root creates are root-owned on the host — without chown.
+    @Suite struct IDMappedMounts {
+        @Test func idmapUsesTheContainerMappings() throws {
+            let h = try Harness()
+            let shared = h.path("shared")
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try writeFile(shared + "/host-file", "x")
+            let bundle = try Bundle.make(in: h) { c in
+                UserNamespaces.mapped(c)
+                c.append("mounts", ["destination": "/tmp", "type": "bind", "source": shared, "options": ["bind", "idmap"]])
+                c.shell("stat -c %u:%g /tmp/host-file; touch /tmp/made-inside && echo made")
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.out.split(separator: "\n") == ["0:0", "made"], "\(r)")
+            var st = stat()
+            #expect(stat(shared + "/made-inside", &st) == 0)
+            #expect(st.st_uid == 0 && st.st_gid == 0, "owner on the host \(st.st_uid):\(st.st_gid)")
+            h.expectNothingLeft(id)
+        }
+
+        @Test func mountMappingsWithoutAUserNamespace() throws {
+            let h = try Harness()
+            let shared = h.path("shared")
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try writeFile(shared + "/root-file", "x")
+            let bundle = try Bundle.make(in: h) { c in
+                // On-disk 0 shows as 1000 through the mount.
+                c.append("mounts", ["destination": "/tmp", "type": "bind", "source": shared, "options": ["bind", "idmap"],
+                                    "uidMappings": [["containerID": 0, "hostID": 1000, "size": 1]],
+                                    "gidMappings": [["containerID": 0, "hostID": 1000, "size": 1]]])
+                c.shell("stat -c %u:%g /tmp/root-file")
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.out == "1000:1000", "\(r)")
+            h.expectNothingLeft(id)
+        }
+
+        @Test func idmapOnANonBindMountIsRejected() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c.append("mounts", ["destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["idmap"]])
+            }
+            let id = h.newID()
+            let r = h.skiff(args: ["create", "-b", bundle.path, id])
+            #expect(r.status == 1)
+            #expect(r.err.contains("must be bind mounts"), "\(r)")
+            h.expectNothingLeft(id)
+        }
+    }
+}

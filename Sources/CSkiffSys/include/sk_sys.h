@@ -40,6 +40,8 @@ int sk_fsopen(const char *fsname, unsigned int flags);
 int sk_fsconfig(int fd, unsigned int cmd, const char *key, const void *value, int aux);
 int sk_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
 int sk_mount_setattr_flags(int dirfd, const char *path, unsigned int flags, uint64_t attr_set, uint64_t attr_clr, uint64_t propagation);
+// mount_setattr(MOUNT_ATTR_IDMAP) with a user namespace fd (id-mapped mounts).
+int sk_mount_setattr_idmap(int dirfd, unsigned int flags, int userns_fd);
 int sk_mknodat(int dirfd, const char *path, mode_t mode, uint32_t major, uint32_t minor);
 uint32_t sk_major(uint64_t dev);
 uint32_t sk_minor(uint64_t dev);

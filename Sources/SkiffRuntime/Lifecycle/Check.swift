@@ -84,7 +84,7 @@ public enum BundleCheck {
         if let p = spec.process { attempt { process = try ProcessPlan(process: p, linux: spec.linux) } }
         if let process { attempt { try process.checkHostCapabilities() } }
         if let seccomp = spec.linux?.seccomp { attempt { _ = try SeccompPlan(seccomp) } }
-        for (i, m) in (spec.mounts ?? []).enumerated() { attempt { _ = try MountOptions.plan(m, index: i) } }
+        for (i, m) in (spec.mounts ?? []).enumerated() { attempt { _ = try MountOptions.plan(m, index: i, linux: spec.linux) } }
         attempt { _ = try MountOptions.rootPropagation(spec.linux?.rootfsPropagation) }
         attempt { _ = try DevicePlan.plan(spec.linux?.devices ?? [], defaults: true) }
         if let namespaces, namespaces.newUser {

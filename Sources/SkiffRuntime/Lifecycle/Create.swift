@@ -152,6 +152,9 @@ extension Container {
         cleanup.cgroupPaths = cgroupPaths
         try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
 
+        var rootfs = rootfs
+        try rootfs.prepareIDMappedTrees()
+        defer { rootfs.closeIDMappedTrees() }
         let joins = try OpenNamespaces(namespaces.joins)
         defer { joins.closeAll() }
         let parentJoins = try OpenNamespaces(namespaces.parentJoins)

@@ -15,6 +15,14 @@ public struct MountOp: Equatable, Sendable {
     public var recursiveSet: UInt64
     public var recursiveClear: UInt64
     public var data: String
+    /// Id-mapped bind mount ("idmap"/"ridmap", or mount uid/gidMappings).
+    public var idmap: IDMap? = nil
+
+    public struct IDMap: Equatable, Sendable {
+        public var uidMap: String
+        public var gidMap: String
+        public var recursive: Bool
+    }
 
     public var isBind: Bool { flags & MountFlags.bind != 0 }
     /// Bind mounts take their flags only through a remount.
@@ -72,10 +80,10 @@ public enum MountOptions {
 
     /// Every option name skiff understands (for `features`).
     public static var known: [String] {
-        (Array(flagTable.keys) + Array(propagationTable.keys) + Array(recursiveTable.keys) + ["tmpcopyup"]).sorted()
+        (Array(flagTable.keys) + Array(propagationTable.keys) + Array(recursiveTable.keys) + ["tmpcopyup", "idmap", "ridmap"]).sorted()
     }
 
-    public static func plan(_ mount: SkiffSpec.Mount, index: Int) throws(RuntimeError) -> MountOp {
+    public static func plan(_ mount: SkiffSpec.Mount, index: Int, linux: Linux? = nil) throws(RuntimeError) -> MountOp {
         let field = "mounts[\(index)]"
         var op = MountOp(index: index, source: mount.source ?? "", destination: mount.destination,
                          type: mount.type ?? "", flags: 0, propagation: [], recursiveSet: 0,
@@ -86,6 +94,7 @@ public enum MountOptions {
         }
         op.destination = cleanPath(op.destination)
         var data: [String] = []
+        var idmapOption: String? = nil
         for option in mount.options ?? [] {
             if let entry = flagTable[option] {
                 if entry.clear { op.flags &= ~entry.flag } else { op.flags |= entry.flag }
@@ -97,7 +106,7 @@ public enum MountOptions {
                 }
                 if r.clear { op.recursiveClear |= r.attr } else { op.recursiveSet |= r.attr }
             } else if option == "idmap" || option == "ridmap" {
-                throw RuntimeError("config.json: \(field).options: \"\(option)\" (id-mapped mounts) is not supported by this version of skiff yet")
+                idmapOption = option
             } else if option == "tmpcopyup" {
                 continue
             } else {
@@ -107,8 +116,16 @@ public enum MountOptions {
         if op.type == "bind" { op.flags |= MountFlags.bind }
         if op.isBind && op.type.isEmpty { op.type = "bind" }
         op.data = data.joined(separator: ",")
-        if mount.uidMappings != nil || mount.gidMappings != nil {
-            throw RuntimeError("config.json: \(field): uidMappings/gidMappings (id-mapped mounts) are not supported by this version of skiff yet")
+        if idmapOption != nil || mount.uidMappings != nil || mount.gidMappings != nil {
+            guard op.isBind else {
+                throw RuntimeError("config.json: \(field).options: id-mapped mounts must be bind mounts")
+            }
+            // The mount's own mappings, else the container's user namespace mappings.
+            guard let uid = mount.uidMappings ?? linux?.uidMappings, let gid = mount.gidMappings ?? linux?.gidMappings,
+                  !uid.isEmpty, !gid.isEmpty else {
+                throw RuntimeError("config.json: \(field).uidMappings: an id-mapped mount needs uidMappings and gidMappings (on the mount or in linux)")
+            }
+            op.idmap = MountOp.IDMap(uidMap: IDMaps.text(uid), gidMap: IDMaps.text(gid), recursive: idmapOption == "ridmap")
         }
         if op.type.isEmpty && !op.isBind {
             throw RuntimeError("config.json: \(field).type: required for a mount that is not a bind mount")

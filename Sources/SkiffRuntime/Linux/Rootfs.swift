@@ -24,6 +24,8 @@ public struct RootfsPlan: Sendable {
     public var newCgroupNamespace: Bool
     public var layout: CgroupLayout
     public var userNamespace: Bool
+    /// Detached id-mapped trees by mount index, prepared by the parent (prepareIDMappedTrees).
+    public var idmapTrees: [Int: FD] = [:]
 
     public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
@@ -38,7 +40,7 @@ public struct RootfsPlan: Sendable {
         finalPropagation = (configured?.isEmpty ?? true) ? nil : wanted
         var ops: [MountOp] = []
         for (i, m) in (spec.mounts ?? []).enumerated() {
-            ops.append(try MountOptions.plan(m, index: i))
+            ops.append(try MountOptions.plan(m, index: i, linux: spec.linux))
         }
         // Relative bind sources are relative to the bundle.
         for i in ops.indices where ops[i].isBind && !ops[i].source.hasPrefix("/") {
@@ -56,6 +58,26 @@ public struct RootfsPlan: Sendable {
         self.layout = layout
         userNamespace = namespaces.inUserNamespace
     }
+}
+
+extension RootfsPlan {
+    /// On the host side, before clone: the detached id-mapped trees for "idmap"/"ridmap"
+    /// mounts (a helper user namespace per mount carries its mappings).
+    mutating func prepareIDMappedTrees() throws(RuntimeError) {
+        for op in mounts {
+            guard let idmap = op.idmap else { continue }
+            do {
+                let userns = try IDMappedMount.userNamespace(uidMap: idmap.uidMap, gidMap: idmap.gidMap)
+                defer { userns.close() }
+                idmapTrees[op.index] = try IDMappedMount.detachedTree(op.source, userNamespace: userns, recursive: idmap.recursive)
+            } catch {
+                closeIDMappedTrees()
+                throw RuntimeError("config.json: mounts[\(op.index)] (\(op.destination)): \(error)")
+            }
+        }
+    }
+
+    func closeIDMappedTrees() { for fd in idmapTrees.values { fd.close() } }
 }
 
 /// Applies a RootfsPlan. Runs in init, in the container's mount namespace, before pivot_root.
@@ -133,7 +155,10 @@ struct RootfsBuilder {
         defer { target.close() }
         let label = plan.rootfs + op.destination
         do {
-            if op.isBind {
+            if op.idmap != nil {
+                guard let tree = plan.idmapTrees[op.index] else { throw RuntimeError("id-mapped tree missing") }
+                try IDMappedMount.attach(tree, onto: target, label: label)
+            } else if op.isBind {
                 try Mounts.mount(op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
             } else {
                 do {
