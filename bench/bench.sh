@@ -215,6 +215,8 @@ iteration() {
     id="b$$-$rt-$tag-kill"
     rt_cmd "$rt" create --bundle "$tmp/sleep" "$id" </dev/null >/dev/null 2>"$tmp/err" || fail "$rt" "create (sleep)" || return 1
     rt_cmd "$rt" start "$id" </dev/null >/dev/null 2>"$tmp/err" || fail "$rt" "start (sleep)" || return 1
+    timed "$rt" exec "$id" /bin/true || fail "$rt" exec || return 1
+    sample "$rt" "exec /bin/true" "$T_US"
     timed "$rt" kill "$id" KILL || fail "$rt" kill || return 1
     sample "$rt" "kill KILL" "$T_US"
     wait_stopped "$rt" "$id" || fail "$rt" "state after kill" || return 1
