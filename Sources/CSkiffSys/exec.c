@@ -126,10 +126,6 @@ int sk_trampoline_create(void) {
 int sk_trampoline_create(void) { errno = ENOSYS; return -1; }
 #endif
 
-int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]) {
-    return sk_exec_via(sk_trampoline_create(), path, argv, envp);
-}
-
 int sk_exec_via(int fd, const char *path, char *const argv[], char *const envp[]) {
 #ifdef SK_TRAMPOLINE_MACHINE
     if (fd >= 0) {

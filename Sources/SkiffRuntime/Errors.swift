@@ -4,11 +4,6 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 
-    /// Wraps any error with context, keeping the innermost text (like Go's %w chains).
-    public static func wrap(_ context: String, _ error: any Error) -> RuntimeError {
-        RuntimeError("\(context): \(error)")
-    }
-
     public static func notExist(_ id: String) -> RuntimeError {
         RuntimeError("container \"\(id)\" does not exist")
     }

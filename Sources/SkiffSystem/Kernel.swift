@@ -33,12 +33,6 @@ public enum Kernel {
 
     /// Writes /proc/sys/<key> (dots become slashes) after checking that /proc is procfs.
     public static func writeSysctl(_ key: String, _ value: String) throws(SystemError) {
-        let path = "/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/")
-        let fd = try FileSystem.open(path, O_WRONLY)
-        defer { fd.close() }
-        if Mounts.filesystemType(fd) != Mounts.procSuperMagic {
-            throw SystemError("write", path + " (not on procfs)", errno: EXDEV)
-        }
-        do { try fd.write(value) } catch { throw SystemError("write", path, errno: error.errno) }
+        try writeProc("/proc/sys/" + key.split(separator: ".", omittingEmptySubsequences: false).joined(separator: "/"), value)
     }
 }

@@ -118,14 +118,9 @@ public enum ProcessControl {
         return SystemError("exec", path, errno: e)
     }
 
-    /// Plain execve (used for hooks).
+    /// Plain execve (used for hooks): the exec path without a trampoline.
     public static func exec(path: String, args: [String], env: [String]) -> SystemError {
-        var cargs = args.map { strdup($0) }
-        cargs.append(nil)
-        var cenv = env.map { strdup($0) }
-        cenv.append(nil)
-        _ = execve(path, cargs, cenv)
-        return SystemError("exec", path)
+        execSealed(trampoline: nil, path: path, args: args, env: env)
     }
 
     public static func environment() -> [String] {
@@ -141,8 +136,6 @@ public enum ProcessControl {
     public static func getenv(_ name: String) -> String? {
         Glibc.getenv(name).map { String(cString: $0) }
     }
-
-    public static func signalNumber(_ name: String) -> Int32? { Signals.number(name) }
 }
 
 /// Signal names as runc's kill accepts them (with or without SIG, or a number).
@@ -236,19 +229,10 @@ public enum Terminal {
 
     /// Connects to a unix stream socket path.
     public static func connect(_ path: String) throws(SystemError) -> FD {
+        var (addr, length) = try Datagram.address(path)
         let sock = try check("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            Glibc.close(sock)
-            throw SystemError("connect", path, errno: ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
         let r = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(sock, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(sock, $0, length) }
         }
         if r != 0 {
             let e = currentErrno()

@@ -124,12 +124,10 @@ int sk_sched_setaffinity(const uint8_t *mask, size_t bytes);
 // Executes `path` with argv/envp through a tiny sealed in-memory trampoline, so that the
 // process entering the container's executable is never the on-disk skiff binary
 // (CVE-2019-5736: /proc/self/exe of every container process is the sealed memfd or the
-// user's program, never skiff). Only returns on failure. Falls back to a plain execve when
-// the architecture has no trampoline or memfds cannot be executed here.
-int sk_exec_sealed(const char *path, char *const argv[], char *const envp[]);
-// The two halves of sk_exec_sealed, so the memfd can be made before a seccomp filter is
-// loaded: sk_trampoline_create returns the sealed close-on-exec memfd (or -1), sk_exec_via
-// executes through it (fd < 0: plain execve).
+// user's program, never skiff). sk_trampoline_create returns the sealed close-on-exec memfd
+// (or -1; made before a seccomp filter is loaded), sk_exec_via executes through it and only
+// returns on failure, falling back to a plain execve when the architecture has no
+// trampoline or memfds cannot be executed here (fd < 0: plain execve).
 int sk_trampoline_create(void);
 int sk_exec_via(int trampoline_fd, const char *path, char *const argv[], char *const envp[]);
 

@@ -177,16 +177,6 @@ public enum Cgroups {
         }
     }
 
-    public static func addProcess(_ pid: pid_t, to paths: [String]) throws(RuntimeError) {
-        for path in paths {
-            do {
-                try FileSystem.writeExisting(path + "/cgroup.procs", "\(pid)")
-            } catch {
-                throw RuntimeError("cannot join cgroup: \(error)")
-            }
-        }
-    }
-
     /// Pids in the container's cgroup (every process, nested cgroups included).
     public static func pids(_ paths: [String]) -> [Int32] {
         guard let path = paths.first(where: { FileSystem.isDirectory($0) }) else { return [] }

@@ -174,7 +174,6 @@ extension Container {
         // parent for its children only; it switches back right after clone.
         let restore = try ParentNamespaces.enter(parentJoins, newTime: namespaces.newTime,
                                                  offsets: spec.linux?.timeOffsets)
-        let parentPid = ProcessControl.pid
         let cloned: (pid: pid_t, childJoins: [String])
         do {
             cloned = try Cgroups.clone(flags: namespaces.cloneFlags, into: cgroupPaths)
@@ -189,7 +188,7 @@ extension Container {
             parentEnd.close()
             InitProcess.run(InitContext(
                 id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
-                channel: SyncChannel(fd: childEnd), fifo: fifo, parentPid: parentPid,
+                channel: SyncChannel(fd: childEnd), fifo: fifo,
                 consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds,
                 seccomp: seccomp, cgroupJoins: cloned.childJoins))
         }

@@ -13,7 +13,6 @@ struct InitContext {
     var process: ProcessPlan
     var channel: SyncChannel
     var fifo: FD
-    var parentPid: pid_t
     var consoleSocket: FD?
     var noNewKeyring: Bool
     var preserveFds: Int

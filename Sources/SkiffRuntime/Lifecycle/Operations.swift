@@ -70,9 +70,6 @@ extension Container {
 
     func signalAll(_ signal: Int32) {
         let frozen = Cgroups.isFrozen(state.cgroupPaths)
-        if signal == SIGKILL && frozen == false {
-            // nothing special
-        }
         if let fd = initPidFD() {
             _ = try? ProcessControl.pidfdSignal(fd, signal)
             fd.close()
