@@ -5,12 +5,13 @@
 #   runc, jq, time                          integration tests, bench/bench.sh
 #   podman buildah containerd docker.io     engine tests (Tests/SkiffEngineTests)
 #   catatonit netavark                      (podman --init, networks without recommends)
+#   uidmap                                  newuidmap/newgidmap: rootless multi-range id maps
 # The Swift toolchain is expected at /opt/swift (or on PATH).
 # Env: SKIP_APT_UPDATE=1 skips `apt-get update` when every package is present.
 set -euo pipefail
 
 DEPS=(libseccomp-dev libcap-dev pkg-config busybox-static runc jq time
-      podman buildah containerd docker.io catatonit netavark)
+      podman buildah containerd docker.io catatonit netavark uidmap)
 
 [ "$(id -u)" -eq 0 ] || { echo "install-deps: must run as root (try: sudo $0)" >&2; exit 1; }
 

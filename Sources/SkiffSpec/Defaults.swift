@@ -58,13 +58,19 @@ extension Spec {
         return spec
     }
 
-    /// Adapts a config for an unprivileged caller, like runc's specconv.ToRootless: drops the
-    /// network namespace and adds a user namespace mapping root to `hostUID`/`hostGID`, replaces
-    /// the /sys mount with a read-only rbind of the host's /sys, removes `uid=`/`gid=` mount
-    /// options, and removes cgroup resources.
+    /// Adapts a config for an unprivileged caller, like runc's specconv.ToRootless: adds a user
+    /// namespace mapping root to `hostUID`/`hostGID`, removes `uid=`/`gid=` mount options (ids
+    /// the single-id map cannot name) and cgroup resources (an unprivileged user has no cgroup
+    /// unless one is delegated).
+    ///
+    /// Deliberate difference from runc: the network namespace stays (runc drops it and so
+    /// shares the host's network). The container gets its own, owned by its user namespace:
+    /// loopback only, no host networking. For the same reason /sys stays a real sysfs mount
+    /// (allowed in a user namespace that owns the network namespace; skiff falls back to a
+    /// read-only rbind of the host's /sys where the kernel refuses it).
     public mutating func makeRootless(hostUID: UInt32, hostGID: UInt32) {
         var linux = self.linux ?? Linux()
-        var namespaces = (linux.namespaces ?? []).filter { $0.type != "network" && $0.type != "user" }
+        var namespaces = (linux.namespaces ?? []).filter { $0.type != "user" }
         namespaces.append(LinuxNamespace(type: "user"))
         linux.namespaces = namespaces
         linux.uidMappings = [LinuxIDMapping(containerID: 0, hostID: hostUID, size: 1)]
@@ -73,36 +79,10 @@ extension Spec {
         self.linux = linux
 
         mounts = mounts?.map { mount in
-            if cleanPath(mount.destination) == "/sys" {
-                return Mount(destination: "/sys", type: "none", source: "/sys",
-                             options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
-            }
             var mount = mount
             let options = mount.options?.filter { !$0.hasPrefix("uid=") && !$0.hasPrefix("gid=") }
             mount.options = options?.isEmpty == false ? options : nil
             return mount
         }
     }
-}
-
-/// Lexical path cleaning like Go's filepath.Clean: collapses repeated slashes and `.`, resolves
-/// `..`, and drops a trailing slash ("" becomes ".").
-func cleanPath(_ path: String) -> String {
-    let absolute = path.hasPrefix("/")
-    var parts: [Substring] = []
-    for part in path.split(separator: "/") {
-        switch part {
-        case ".": continue
-        case "..":
-            if let last = parts.last, last != ".." {
-                parts.removeLast()
-            } else if !absolute {
-                parts.append(part)
-            }
-        default: parts.append(part)
-        }
-    }
-    let joined = parts.joined(separator: "/")
-    if absolute { return "/" + joined }
-    return joined.isEmpty ? "." : joined
 }

@@ -84,7 +84,15 @@ enum CLI {
             if root.isEmpty { root = defaultRoot() }
             root = FileSystem.absolute(root)
             if root == "/" { throw UsageError("--root: \"/\" is not a valid state directory") }
-            let options = RuntimeOptions(root: root, systemdCgroup: global.bool("systemd-cgroup"), debug: global.bool("debug"))
+            var rootless: Bool? = nil
+            switch global.string("rootless") {
+            case nil, "auto"?: break
+            case "true"?: rootless = true
+            case "false"?: rootless = false
+            case let other?: throw UsageError("--rootless: invalid value \"\(other)\" (want true, false or auto)")
+            }
+            let options = RuntimeOptions(root: root, systemdCgroup: global.bool("systemd-cgroup"), debug: global.bool("debug"),
+                                         rootless: rootless)
             Logger.shared.debugLog("skiff \(argv.joined(separator: " "))")
             return try command.run(parsed, options)
         } catch let error as UsageError {
@@ -117,11 +125,12 @@ enum CLI {
         text += """
 
         global options:
-           --root value        state directory (default: /run/skiff)
+           --root value        state directory (default: /run/skiff; $XDG_RUNTIME_DIR/skiff when not root)
            --log value         log file (default: stderr)
            --log-format value  text or json (default: text)
            --debug             debug logging
            --systemd-cgroup    cgroupsPath is slice:prefix:name (not supported on hosts without systemd)
+           --rootless value    true, false or auto (default: auto: on when not root or in a user namespace)
            --version, -v       print the version
 
         """

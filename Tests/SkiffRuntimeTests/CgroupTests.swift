@@ -186,6 +186,29 @@ final class FakeCgroupTree {
         #expect(tree.read("devices/c/devices.deny") == "a *:* rwm")
     }
 
+    /// Rootless mode: only the delegated pids directory exists; the other controllers carry
+    /// the reason their directory could not be made, and a limit needing one fails with it.
+    @Test func rootlessLimitWithoutDelegatedCgroupNamesTheReason() throws {
+        let tree = FakeCgroupTree()
+        let (layout, paths) = tree.v1Layout()
+        let pidsOnly = paths.filter { $0.hasSuffix("/pids/c") }
+        let why = ["memory": "the memory cgroup is not delegated to uid 1000 (mkdir x: permission denied)"]
+        try Cgroups.apply(resources: LinuxResources(devices: [LinuxDeviceCgroup(allow: false, access: "rwm")], pids: LinuxPids(limit: 7)),
+                          paths: pidsOnly, layout: layout, skipDevices: true, unavailable: why)
+        #expect(tree.read("pids/c/pids.max") == "7")
+        #expect(tree.read("devices/c/devices.deny") == "")
+        let rootless = #expect(throws: RuntimeError.self) {
+            try Cgroups.apply(resources: LinuxResources(memory: LinuxMemory(limit: 1 << 20)), paths: pidsOnly, layout: layout,
+                              skipDevices: true, unavailable: why)
+        }
+        #expect(rootless?.message == "config.json: linux.resources.memory.limit: cannot apply this limit as a rootless user: the memory cgroup is not delegated to uid 1000 (mkdir x: permission denied)")
+        // Without a reason it stays the host message.
+        let host = #expect(throws: RuntimeError.self) {
+            try Cgroups.apply(resources: LinuxResources(memory: LinuxMemory(limit: 1 << 20)), paths: pidsOnly, layout: layout)
+        }
+        #expect(host?.message == "config.json: linux.resources.memory.limit: the memory cgroup controller is not available on this host")
+    }
+
     @Test func v2WritesConvertedValues() throws {
         let tree = FakeCgroupTree()
         let (layout, paths) = tree.v2Layout()

@@ -76,12 +76,17 @@ extension Cgroups {
     /// rules, then runc's default allow list), unless `skipDevices` (update) is set.
     /// cgroup2 has no devices files: the same rules become an eBPF BPF_CGROUP_DEVICE program
     /// attached to the container's directory (V2Devices).
+    ///
+    /// `unavailable` (rootless mode): controller → why its cgroup could not be created; a field
+    /// needing such a controller fails with that reason instead of "not available on this host".
     public static func apply(resources: LinuxResources?, paths: [String], layout: CgroupLayout,
-                             context: String = "config.json", skipDevices: Bool = false) throws(RuntimeError) {
+                             context: String = "config.json", skipDevices: Bool = false,
+                             unavailable: [String: String] = [:]) throws(RuntimeError) {
         let targets = resolveTargets(paths: paths, layout: layout)
         let facts = readFacts(targets)
         let groups = try plan(resources: resources ?? LinuxResources(), targets: targets, facts: facts,
-                              context: context, skipDevices: skipDevices, hasV2: layout.hierarchies.contains { $0.isV2 })
+                              context: context, skipDevices: skipDevices, hasV2: layout.hierarchies.contains { $0.isV2 },
+                              unavailable: unavailable)
         for group in groups {
             try execute(group, context: context)
         }
@@ -176,10 +181,7 @@ extension Cgroups {
                 facts.v2BFQPerDevice = Int64(text.trimmingWhitespace()) == nil
             }
         }
-        if let map = try? FileSystem.readText("/proc/self/uid_map") {
-            let f = map.split(whereSeparator: { $0 == " " || $0 == "\n" })
-            facts.inUserNamespace = !(f.count >= 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-        }
+        facts.inUserNamespace = !IDMaps.isInitialUserNamespace()
         return facts
     }
 
@@ -187,7 +189,7 @@ extension Cgroups {
     /// whose controller this host lacks and for invalid values.
     public static func plan(resources r: LinuxResources, targets: [String: CgroupTarget], facts: CgroupFacts,
                             context: String = "config.json", skipDevices: Bool = false,
-                            hasV2: Bool = true) throws(RuntimeError) -> [WriteGroup] {
+                            hasV2: Bool = true, unavailable: [String: String] = [:]) throws(RuntimeError) -> [WriteGroup] {
         var groups: [WriteGroup] = []
         func fail(_ field: String, _ message: String) -> RuntimeError {
             RuntimeError("\(context): \(field): \(message)")
@@ -195,6 +197,9 @@ extension Cgroups {
         func add(_ target: CgroupTarget?, _ writes: [CgroupWrite], controller: String) throws(RuntimeError) {
             guard !writes.isEmpty else { return }
             guard let dir = target?.directory else {
+                if let why = unavailable[controller] {
+                    throw fail(writes[0].field, "cannot apply this limit as a rootless user: \(why)")
+                }
                 throw fail(writes[0].field, "the \(controller) cgroup controller is not available on this host")
             }
             groups.append(WriteGroup(directory: dir, writes: writes))
@@ -285,6 +290,9 @@ extension Cgroups {
         // unified: raw cgroup2 files
         if let unified = r.unified, !unified.isEmpty {
             guard hasV2, case .v2(let dir)? = targets["unified"] else {
+                if let why = unavailable["unified"] {
+                    throw fail("linux.resources.unified", "cannot apply this limit as a rootless user: \(why)")
+                }
                 throw fail("linux.resources.unified", "cgroup v2 is not mounted on this host (cgroup v1 only)")
             }
             var available = Set<String>()

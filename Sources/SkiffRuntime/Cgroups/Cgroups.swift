@@ -121,6 +121,29 @@ public enum Cgroups {
         }
     }
 
+    /// Rootless mode: creates the directories the caller may create (a delegated subtree) and
+    /// returns, for every other one, the error that refused it (EACCES, EPERM, EROFS). Any
+    /// other failure is thrown.
+    public static func createWherePermitted(_ paths: [String]) throws(RuntimeError) -> (created: [String], refused: [String: SystemError]) {
+        var created: [String] = []
+        var refused: [String: SystemError] = [:]
+        for path in paths {
+            do {
+                if isCpuset(path) {
+                    try createCpuset(path)
+                } else {
+                    if isV2(path) { enableControllers(above: path) }
+                    try FileSystem.mkdirAll(path)
+                }
+                created.append(path)
+            } catch {
+                guard [EACCES, EPERM, EROFS].contains(error.errno) else { throw RuntimeError("cannot create cgroup: \(error)") }
+                refused[path] = error
+            }
+        }
+        return (created, refused)
+    }
+
     /// A cgroup2 directory (or one to be created in a cgroup2 hierarchy).
     static func isV2(_ path: String) -> Bool {
         var dir = parentOf(path)

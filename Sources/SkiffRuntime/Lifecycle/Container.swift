@@ -7,10 +7,22 @@ public struct RuntimeOptions: Sendable {
     public var root: String
     public var systemdCgroup: Bool
     public var debug: Bool
-    public init(root: String, systemdCgroup: Bool = false, debug: Bool = false) {
+    /// Rootless mode (runc's `--rootless`): cgroups are used only where the caller may create
+    /// them (delegated), the device cgroup is left alone, and id maps beyond the caller's own
+    /// ids go through newuidmap/newgidmap. Default: on when not root, or inside a user namespace.
+    public var rootless: Bool
+    public init(root: String, systemdCgroup: Bool = false, debug: Bool = false, rootless: Bool? = nil) {
         self.root = root
         self.systemdCgroup = systemdCgroup
         self.debug = debug
+        self.rootless = rootless ?? RuntimeOptions.detectRootless()
+    }
+
+    /// Not root, or root of a user namespace that does not map every host id (rootless
+    /// podman runs the runtime as its namespace's root).
+    public static func detectRootless() -> Bool {
+        if Identity.euid != 0 { return true }
+        return !IDMaps.isInitialUserNamespace()
     }
     public var store: StateStore { StateStore(root: root) }
 }

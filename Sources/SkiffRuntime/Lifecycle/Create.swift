@@ -56,6 +56,9 @@ extension Container {
         let process = try ProcessPlan(process: processSpec, linux: spec.linux)
         if namespaces.newUser {
             try IDMaps.validate(uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings)
+            if IDMaps.deniesSetgroups(gid: spec.linux?.gidMappings ?? []) && !process.additionalGids.isEmpty {
+                throw RuntimeError("config.json: process.user.additionalGids: a non-root user mapping only its own gid must deny setgroups in the container; map more gids (newgidmap, /etc/subgid) to set additional groups")
+            }
         } else if !(spec.linux?.uidMappings ?? []).isEmpty || !(spec.linux?.gidMappings ?? []).isEmpty {
             throw RuntimeError("config.json: linux.uidMappings: needs a new user namespace (linux.namespaces has no \"user\" without a path)")
         }
@@ -148,11 +151,16 @@ extension Container {
         do { fifo = try FileSystem.open(fifoPath, O_PATH) } catch { throw RuntimeError("\(error)") }
         defer { fifo.close() }
 
-        try Cgroups.create(cgroupPaths)
-        cleanup.cgroupPaths = cgroupPaths
-        try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
-
         var rootfs = rootfs
+        var cgroupPaths = cgroupPaths
+        if runtime.rootless {
+            cgroupPaths = try rootlessCgroups(cgroupPaths, spec: spec, rootfs: &rootfs, cleanup: &cleanup)
+        } else {
+            try Cgroups.create(cgroupPaths)
+            cleanup.cgroupPaths = cgroupPaths
+            try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
+        }
+
         try rootfs.prepareIDMappedTrees()
         defer { rootfs.closeIDMappedTrees() }
         let joins = try OpenNamespaces(namespaces.joins)
@@ -200,12 +208,7 @@ extension Container {
 
         if namespaces.newUser {
             // Written by the parent, between clone and init going on (init waits for .go).
-            do {
-                try Kernel.writeProc("/proc/\(pid)/uid_map", IDMaps.text(spec.linux?.uidMappings ?? []))
-                try Kernel.writeProc("/proc/\(pid)/gid_map", IDMaps.text(spec.linux?.gidMappings ?? []))
-            } catch {
-                throw RuntimeError("config.json: linux.uidMappings/gidMappings: \(error)")
-            }
+            try IDMaps.write(pid: pid, uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [])
         }
         if let adj = process.oomScoreAdj {
             // By the parent: inside a user namespace init could not lower it.
@@ -272,6 +275,31 @@ extension Container {
         default: throw initFailed(nil)
         }
         return Launched(container: container, pid: pid)
+    }
+}
+
+extension Container {
+    /// Rootless mode: the container gets a cgroup only in the hierarchies where the caller may
+    /// create one (a delegated subtree); elsewhere init stays in skiff's own cgroup, which the
+    /// container's cgroup mount then shows. Device rules are not applied (runc does the same:
+    /// an unprivileged user can only bind-mount devices it may already open). A limit whose
+    /// controller has no usable cgroup fails with the reason. Returns the directories made.
+    static func rootlessCgroups(_ paths: [String], spec: Spec, rootfs: inout RootfsPlan,
+                                cleanup: inout Cleanup) throws(RuntimeError) -> [String] {
+        let made = try Cgroups.createWherePermitted(paths)
+        cleanup.cgroupPaths = made.created
+        var unavailable: [String: String] = [:]
+        for (i, h) in rootfs.layout.hierarchies.enumerated() where i < paths.count {
+            guard let error = made.refused[paths[i]] else { continue }
+            let names = h.isV2 ? ["unified", "cpu", "cpuset", "memory", "io", "pids", "hugetlb", "rdma", "misc"] : h.controllers
+            for name in names where unavailable[name] == nil {
+                unavailable[name] = "the \(name) cgroup is not delegated to uid \(Identity.euid) (\(error))"
+            }
+            if i < rootfs.cgroupPaths.count { rootfs.cgroupPaths[i] = cleanPath(h.mountPoint + "/" + h.ownPath) }
+        }
+        try Cgroups.apply(resources: spec.linux?.resources, paths: made.created, layout: rootfs.layout,
+                          skipDevices: true, unavailable: unavailable)
+        return made.created
     }
 }
 

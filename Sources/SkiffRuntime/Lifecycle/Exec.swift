@@ -70,12 +70,22 @@ extension Container {
             let join = NamespacePlan.Join(type: type, path: path, flag: NamespacePlan.flags[type]!, field: "namespace \(type)")
             if type == "pid" || type == "time" { parentJoins.append(join) } else { joins.append(join) }
         }
+        // An unprivileged caller may join the container's pid namespace only from inside its
+        // user namespace, where (as the namespace's owner) it holds every capability: skiff
+        // enters the user namespace first, for good, and its child inherits it.
+        var ownUserJoin: [NamespacePlan.Join] = []
+        if Identity.euid != 0, let user = joins.firstIndex(where: { $0.type == "user" }) {
+            ownUserJoin = [joins.remove(at: user)]
+        }
+        let userOpened = try OpenNamespaces(ownUserJoin)
+        defer { userOpened.closeAll() }
         let opened = try OpenNamespaces(joins)
         defer { opened.closeAll() }
         let parentOpened = try OpenNamespaces(parentJoins)
         defer { parentOpened.closeAll() }
         // The namespace files were opened from init's pid: make sure it was still init.
         if !initAlive { throw RuntimeError("cannot exec in a stopped container") }
+        try userOpened.enter()
 
         var consoleSocket: FD? = nil
         // Attached with a terminal and no socket: skiff itself takes the pty master and relays

@@ -38,10 +38,15 @@ enum InitProcess {
     private static func setup(_ ctx: InitContext) throws(RuntimeError) {
         // Die with the parent until create commits, and stay out of reach of the container
         // (no ptrace, no /proc/<pid>/ access) until exec.
+        // An unprivileged parent (or its setuid newuidmap) can open /proc/<init>/uid_map only
+        // while init is dumpable (/proc/<pid> of a non-dumpable process belongs to root), so
+        // then init stays dumpable until the maps are written, like runc's nsexec. Before .go
+        // it runs only skiff's code, in no namespace the container's processes can reach.
+        let dumpableUntilGo = ctx.namespaces.newUser && Identity.euid != 0
         do {
             try ProcessControl.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), what: "PR_SET_PDEATHSIG")
             // (A parent that died before this point closed its socket end: .go never comes.)
-            try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE")
+            if !dumpableUntilGo { try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE") }
         } catch {
             throw RuntimeError("\(error)")
         }
@@ -49,6 +54,9 @@ enum InitProcess {
         // namespace is made, so its root is the container's cgroup).
         try Cgroups.joinSelf(ctx.cgroupJoins)
         try ctx.channel.expect(.go)
+        if dumpableUntilGo {
+            do { try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE") } catch { throw RuntimeError("\(error)") }
+        }
 
         try ctx.joins.enter()
         ctx.joins.closeAll()
@@ -213,6 +221,10 @@ enum InitProcess {
         }
     }
 
+    static func setgroupsDenied() -> Bool {
+        ((try? FileSystem.readText("/proc/self/setgroups")) ?? "").hasPrefix("deny")
+    }
+
     /// Bounding set, then uid/gid with capabilities kept across the switch, then the final
     /// capability sets and ambient (runc's finalizeNamespace order).
     static func applyIdentity(_ plan: ProcessPlan) throws(RuntimeError) {
@@ -221,7 +233,9 @@ enum InitProcess {
                 if Capabilities.inBounding(cap) { try Capabilities.dropBounding(cap) }
             }
             try ProcessControl.prctl(PR_SET_KEEPCAPS, 1, what: "PR_SET_KEEPCAPS")
-            try Identity.setGroups(plan.additionalGids)
+            // A user namespace whose gid map an unprivileged user wrote denies setgroups; with
+            // no additional gids there is nothing to set (runc skips it too).
+            if !plan.additionalGids.isEmpty || !setgroupsDenied() { try Identity.setGroups(plan.additionalGids) }
             try Identity.setGID(plan.gid)
             try Identity.setUID(plan.uid)
             try ProcessControl.prctl(PR_SET_KEEPCAPS, 0, what: "PR_SET_KEEPCAPS")

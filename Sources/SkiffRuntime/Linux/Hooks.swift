@@ -54,6 +54,11 @@ public enum HookRunner {
         }
     }
 
+    /// Runs a helper program (e.g. newuidmap) like a hook: waits for it, fails with its output.
+    static func runProgram(path: String, args: [String], env: [String], stdin: String, timeout: Int?) throws(RuntimeError) {
+        try runOne(Hook(path: path, args: args, env: env, timeout: timeout), stdin: stdin)
+    }
+
     static func runOne(_ hook: Hook, stdin: String) throws(RuntimeError) {
         let input: (read: FD, write: FD)
         let output: (read: FD, write: FD)

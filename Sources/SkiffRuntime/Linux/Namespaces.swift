@@ -125,8 +125,67 @@ public struct OpenNamespaces: Sendable {
 
 /// uid_map / gid_map contents. Pure.
 public enum IDMaps {
+    /// True when this process's user namespace maps all 2^32-1 ids onto themselves (the host's).
+    public static func isInitialUserNamespace() -> Bool {
+        guard let map = try? FileSystem.readText("/proc/self/uid_map") else { return true }
+        let f = map.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return f.count == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+    }
+
     public static func text(_ mappings: [LinuxIDMapping]) -> String {
         mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    }
+
+    /// Writes init's uid_map and gid_map (between clone and init going on).
+    ///
+    /// Root writes both directly. An unprivileged caller may write only a map of its own id
+    /// (and for gid_map must first deny setgroups); any other map goes through the setuid
+    /// helpers newuidmap/newgidmap (package uidmap), which check /etc/subuid and /etc/subgid.
+    public static func write(pid: pid_t, uid: [LinuxIDMapping], gid: [LinuxIDMapping]) throws(RuntimeError) {
+        let euid = Identity.euid, egid = Identity.egid
+        let ownUID = uid.count == 1 && uid[0].size == 1 && uid[0].hostID == euid
+        let ownGID = gid.count == 1 && gid[0].size == 1 && gid[0].hostID == egid
+        if euid == 0 || ownUID {
+            do { try Kernel.writeProc("/proc/\(pid)/uid_map", text(uid)) } catch {
+                throw RuntimeError("config.json: linux.uidMappings: \(error)")
+            }
+        } else {
+            try runHelper("newuidmap", pid: pid, uid, field: "linux.uidMappings", file: "/etc/subuid")
+        }
+        if euid == 0 {
+            do { try Kernel.writeProc("/proc/\(pid)/gid_map", text(gid)) } catch {
+                throw RuntimeError("config.json: linux.gidMappings: \(error)")
+            }
+        } else if ownGID {
+            do {
+                try Kernel.writeProc("/proc/\(pid)/setgroups", "deny")
+                try Kernel.writeProc("/proc/\(pid)/gid_map", text(gid))
+            } catch {
+                throw RuntimeError("config.json: linux.gidMappings: \(error)")
+            }
+        } else {
+            try runHelper("newgidmap", pid: pid, gid, field: "linux.gidMappings", file: "/etc/subgid")
+        }
+    }
+
+    /// True when an unprivileged caller writes this gid map itself, which denies setgroups in
+    /// the container (so process.user.additionalGids cannot be set).
+    public static func deniesSetgroups(gid: [LinuxIDMapping]) -> Bool {
+        Identity.euid != 0 && gid.count == 1 && gid[0].size == 1 && gid[0].hostID == Identity.egid
+    }
+
+    static func runHelper(_ name: String, pid: pid_t, _ mappings: [LinuxIDMapping], field: String, file: String) throws(RuntimeError) {
+        let dirs = (ProcessControl.getenv("PATH") ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+        guard let tool = dirs.lazy.map({ $0 + "/" + name }).first(where: { access($0, X_OK) == 0 }) else {
+            throw RuntimeError("config.json: \(field): mapping ids other than your own (uid \(Identity.euid), gid \(Identity.egid)) as a non-root user needs \(name) (package uidmap) and ranges in \(file)")
+        }
+        var args = [tool, "\(pid)"]
+        for m in mappings { args += ["\(m.containerID)", "\(m.hostID)", "\(m.size)"] }
+        do {
+            try HookRunner.runProgram(path: tool, args: args, env: [], stdin: "", timeout: 10)
+        } catch {
+            throw RuntimeError("config.json: \(field): \(name) failed (are the ranges in \(file)?): \(error.message)")
+        }
     }
 
     /// The host id that `id` inside the namespace maps to, if any.
