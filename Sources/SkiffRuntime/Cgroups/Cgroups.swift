@@ -108,16 +108,16 @@ public enum Cgroups {
     /// mems, without which no process can join them.
     public static func create(_ paths: [String]) throws(RuntimeError) {
         for path in paths {
-            do {
-                if isCpuset(path) {
-                    try createCpuset(path)
-                } else {
-                    if isV2(path) { enableControllers(above: path) }
-                    try FileSystem.mkdirAll(path)
-                }
-            } catch {
-                throw RuntimeError("cannot create cgroup: \(error)")
-            }
+            do { try createOne(path) } catch { throw RuntimeError("cannot create cgroup: \(error)") }
+        }
+    }
+
+    static func createOne(_ path: String) throws(SystemError) {
+        if isCpuset(path) {
+            try createCpuset(path)
+        } else {
+            if isV2(path) { enableControllers(above: path) }
+            try FileSystem.mkdirAll(path)
         }
     }
 
@@ -129,12 +129,7 @@ public enum Cgroups {
         var refused: [String: SystemError] = [:]
         for path in paths {
             do {
-                if isCpuset(path) {
-                    try createCpuset(path)
-                } else {
-                    if isV2(path) { enableControllers(above: path) }
-                    try FileSystem.mkdirAll(path)
-                }
+                try createOne(path)
                 created.append(path)
             } catch {
                 guard [EACCES, EPERM, EROFS].contains(error.errno) else { throw RuntimeError("cannot create cgroup: \(error)") }
