@@ -104,9 +104,11 @@ enum CLI {
         }
     }
 
-    /// /run/skiff, or $XDG_RUNTIME_DIR/skiff for a non-root user (runc's rule).
+    /// /run/skiff, or $XDG_RUNTIME_DIR/skiff for a non-root user, including the root of a user
+    /// namespace a non-root user made (rootless podman), runc's shouldHonorXDGRuntimeDir.
     static func defaultRoot() -> String {
-        if Identity.euid != 0, let xdg = ProcessControl.getenv("XDG_RUNTIME_DIR"), !xdg.isEmpty {
+        if let xdg = ProcessControl.getenv("XDG_RUNTIME_DIR"), !xdg.isEmpty,
+           Identity.euid != 0 || (!IDMaps.isInitialUserNamespace() && ProcessControl.getenv("USER") != "root") {
             return xdg + "/skiff"
         }
         return "/run/skiff"

@@ -56,7 +56,9 @@ public struct RootfsPlan: Sendable {
         cgroupMountPoints = layout.hierarchies.map(\.mountPoint)
         newCgroupNamespace = namespaces.has("cgroup")
         self.layout = layout
-        userNamespace = namespaces.inUserNamespace
+        // In a user namespace of its own, or skiff itself runs in one (rootless podman creates
+        // it and calls the runtime as its root): no mknod, locked mount flags, sysfs fallback.
+        userNamespace = namespaces.inUserNamespace || !IDMaps.isInitialUserNamespace()
     }
 }
 
