@@ -133,6 +133,9 @@ struct Expectation {
     var nsUnshared: [String]
     var nsShared: [String]
     var hostAbsent: [String]
+    /// Host files (`$BUNDLE/` = the private bundle dir) that must exist after the container is
+    /// deleted and contain each string: what host-side hooks (poststop) wrote.
+    var hostFileContains: [String: [String]]
 
     init(_ json: [String: Any], name: String) {
         feature = json["feature"] as? String ?? name
@@ -146,6 +149,7 @@ struct Expectation {
         nsUnshared = json["ns_unshared"] as? [String] ?? []
         nsShared = json["ns_shared"] as? [String] ?? []
         hostAbsent = json["host_absent"] as? [String] ?? []
+        hostFileContains = json["host_file_contains"] as? [String: [String]] ?? [:]
     }
 
     /// One-line summary for the table.
@@ -155,6 +159,9 @@ struct Expectation {
             if !stdoutContains.isEmpty { parts.append("out ~ \(stdoutContains.map(\.debugDescription).joined(separator: ","))") }
             if !nsUnshared.isEmpty { parts.append("new ns \(nsUnshared.joined(separator: ","))") }
             if !nsShared.isEmpty { parts.append("host ns \(nsShared.joined(separator: ","))") }
+            for path in hostFileContains.keys.sorted() {
+                parts.append("\((path as NSString).lastPathComponent) ~ \(hostFileContains[path]!.map(\.debugDescription).joined(separator: ","))")
+            }
             return parts.joined(separator: "; ")
         }
         if !stateContains.isEmpty { return "created; state ~ \(stateContains.joined(separator: ","))" }
@@ -273,6 +280,19 @@ func runFixture(_ name: String) -> FixtureResult {
         usleep(50_000)
     } while Date() < deadline
     if !left.isEmpty { fail("left behind: \(left)") }
+    // Files host-side hooks wrote, checked once the container is gone (poststop has run).
+    for path in expect.hostFileContains.keys.sorted() {
+        let file = path.replacingOccurrences(of: "$BUNDLE", with: bundle)
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            observed += "; no \((path as NSString).lastPathComponent)"
+            fail("host file \(file) is missing")
+            continue
+        }
+        observed += "; \((path as NSString).lastPathComponent): \(oneLine(text, limit: 40))"
+        for want in expect.hostFileContains[path]! where !text.contains(want) {
+            fail("host file \(file) lacks \(want.debugDescription): \(text.debugDescription)")
+        }
+    }
     return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: observed, failures: failures)
 }
 
