@@ -74,6 +74,37 @@ public enum Mounts {
         try check("umount2", target) { Glibc.umount2(target, flags) }
     }
 
+    /// The id of the top-most mount at `mountPoint` in this mount namespace (the last matching
+    /// line of /proc/self/mountinfo), or nil when nothing is mounted exactly there.
+    public static func topMountID(at mountPoint: String) -> Int? {
+        guard let info = try? FileSystem.readText("/proc/self/mountinfo") else { return nil }
+        var found: Int? = nil
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5)
+            guard fields.count > 4, unescapeMountinfo(fields[4]) == mountPoint else { continue }
+            found = Int(fields[0])
+        }
+        return found
+    }
+
+    /// Undoes mountinfo's octal escapes (\040 for a space, …).
+    public static func unescapeMountinfo<S: StringProtocol>(_ field: S) -> String {
+        guard field.contains("\\") else { return String(field) }
+        var out: [UInt8] = []
+        let bytes = Array(field.utf8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == 0x5c, i + 3 < bytes.count, let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     public static func pivotRoot(_ newRoot: String, _ putOld: String) throws(SystemError) {
         try check("pivot_root", newRoot) { sk_pivot_root(newRoot, putOld) }
     }

@@ -119,7 +119,9 @@ extension Integration {
             let h = try Harness()
             let script = h.dir + "/slow.sh"
             let pidFile = h.dir + "/slow.pid"
-            try writeFile(script, "#!/bin/sh\necho $$ > \(pidFile)\nexec /bin/sleep 60\n", mode: 0o755)
+            let childFile = h.dir + "/child.pid"
+            // A process the hook started goes too (the hook's process group is killed).
+            try writeFile(script, "#!/bin/sh\n/bin/sleep 61 &\necho $! > \(childFile)\necho $$ > \(pidFile)\nexec /bin/sleep 60\n", mode: 0o755)
             let bundle = try Bundle.make(in: h) { c in
                 c["hooks"] = ["createRuntime": [["path": script, "timeout": 1]]]
             }
@@ -135,6 +137,10 @@ extension Integration {
             #expect(hookPid > 0)
             #expect(waitUntil(timeout: 5) { !fileExists("/proc/\(hookPid)") || (readFile("/proc/\(hookPid)/stat") ?? "").contains(") Z ") },
                     "the timed-out hook \(hookPid) is still running")
+            let childPid = Int(readFile(childFile)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            #expect(childPid > 0)
+            #expect(waitUntil(timeout: 5) { !fileExists("/proc/\(childPid)") || (readFile("/proc/\(childPid)/stat") ?? "").contains(") Z ") },
+                    "the timed-out hook's child \(childPid) is still running")
             h.expectNothingLeft(id)
         }
 

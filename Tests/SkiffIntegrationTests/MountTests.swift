@@ -40,6 +40,42 @@ extension Integration {
             #expect(cgroup.filter { $0.type.hasPrefix("cgroup") }.allSatisfy { $0.options.contains("ro") }, "\(cgroup)")
         }
 
+        /// No mount namespace (the container inherits the host's) but mounts, masked paths and
+        /// a read-only root: they go under a private bind of the rootfs in the host namespace,
+        /// the process is chrooted, and delete (or a failed create) unmounts all of it.
+        @Test func mountsWithoutAMountNamespaceLandUnderTheRootfsAndGoAtDelete() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(from: "sleep", in: h) { c in
+                c["linux.namespaces"] = (c["linux.namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "mount" }
+                c["root.readonly"] = true
+            }
+            let (id, _) = h.create(bundle)
+            #expect(h.skiff("start", id).status == 0)
+            let pid = h.pid(id)
+            try #require(pid > 0)
+            #expect(hostNamespace("mnt") == ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt")) ?? "?"))
+            let mounted = mountPoints(under: bundle.rootfs)
+            for sub in ["", "/proc", "/dev", "/dev/pts", "/sys"] {
+                #expect(mounted.contains(bundle.rootfs + sub), "\(sub) not mounted: \(mounted)")
+            }
+            let exec = h.skiff("exec", id, "sh", "-c", "touch /x 2>/dev/null || echo ro; head -c1 /proc/timer_list | wc -c; ls /proc/1/ns >/dev/null && echo proc")
+            #expect(exec.lines == ["ro", "0", "proc"], "\(exec)")
+            #expect(h.skiff("delete", "--force", id).status == 0)
+            #expect(mountPoints(under: bundle.rootfs).isEmpty, "mounts left: \(mountPoints(under: bundle.rootfs))")
+            h.expectNothingLeft(id)
+
+            // A create that fails halfway through the mounts leaves none behind either.
+            let bad = try Bundle.make(in: h) { c in
+                c["linux.namespaces"] = (c["linux.namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "mount" }
+                c.append("mounts", ["destination": "/mnt", "type": "nosuchfs", "source": "x"])
+            }
+            let badID = h.newID()
+            let r = h.skiff("create", "-b", bad.path, badID)
+            #expect(r.status == 1 && r.stderr.contains("mounts["), "\(r)")
+            #expect(mountPoints(under: bad.rootfs).isEmpty, "mounts left: \(mountPoints(under: bad.rootfs))")
+            h.expectNothingLeft(badID)
+        }
+
         @Test func bindMountReadOnly() throws {
             let h = try Harness()
             let host = h.path("hostdir")

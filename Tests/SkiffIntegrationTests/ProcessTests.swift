@@ -126,6 +126,32 @@ extension Integration {
             #expect(statusField(r.stdout, "Uid")?.split(separator: "\t").map(String.init) == ["1000", "1000", "1000", "1000"])
         }
 
+        /// A capability outside the host's bounding set (here: CAP_SYS_RESOURCE on hosts that
+        /// lack it) is dropped with a warning, as runtime-spec asks ("MUST be logged as a
+        /// warning", "SHOULD NOT fail"); the others are granted.
+        static var missingHostCapability: String? {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            guard let bnd = statusField(status, "CapBnd").flatMap({ UInt64($0, radix: 16) }) else { return nil }
+            return capabilityNumbers.sorted { $0.value < $1.value }.first { bnd & (1 << UInt64($0.value)) == 0 }?.key
+        }
+
+        @Test(.enabled(if: Self.missingHostCapability != nil)) func ungrantableCapabilityIsDroppedWithAWarning() throws {
+            let h = try Harness()
+            let missing = try #require(Self.missingHostCapability)
+            let bundle = try Bundle.make(in: h) { c in
+                for set in ["bounding", "effective", "permitted"] {
+                    c["process.capabilities.\(set)"] = ["CAP_KILL", missing]
+                }
+                c.args = ["cat", "/proc/self/status"]
+            }
+            let r = h.run(bundle)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.stderr.contains("warning: config.json: process.capabilities: \(missing) cannot be granted"), "\(r)")
+            let mask = capabilityMask(["CAP_KILL"])
+            #expect(statusField(r.stdout, "CapBnd") == mask, "\(r)")
+            #expect(statusField(r.stdout, "CapEff") == mask, "\(r)")
+        }
+
         @Test func ambientCapabilitiesForNonRootUser() throws {
             let h = try Harness()
             let bundle = try Bundle.make(in: h) { c in

@@ -104,6 +104,12 @@ final class FakeCgroupTree {
 }
 
 @Suite struct CgroupV1PlanTests {
+    @Test func kernelTCPIsWrittenKernelIsNot() throws {
+        let writes = try V1Memory.plan(LinuxMemory(kernel: 1 << 25, kernelTCP: 1 << 24), facts: CgroupFacts())
+        #expect(writes.map(\.description) == ["memory.kmem.tcp.limit_in_bytes=16777216"])
+        #expect(writes.first?.ignoreMissing == true)
+    }
+
     @Test func memoryWriteOrderFollowsCurrentLimit() throws {
         var facts = CgroupFacts()
         facts.currentMemoryLimit = 100

@@ -102,9 +102,17 @@ extension Cgroups {
                 throw RuntimeError("\(context): linux.resources.devices: \(error)")
             }
         }
-        if let kernel = resources?.memory, kernel.kernel != nil || kernel.kernelTCP != nil {
-            // runc ≥1.1: "Kernel memory settings are ignored and will be removed".
-            writeStderr("skiff: warning: \(context): linux.resources.memory.kernel, kernelTCP: kernel memory limits are ignored (deprecated, not supported by recent kernels)\n")
+        if let memory = resources?.memory {
+            // runc ≥1.1: "Kernel memory settings are ignored and will be removed". kernelTCP
+            // still works on v1 (V1Memory writes it); cgroup2 has no such file.
+            var ignored: [String] = []
+            if memory.kernel != nil { ignored.append("kernel") }
+            var memoryOnV1 = false
+            if case .v1? = targets["memory"] { memoryOnV1 = true }
+            if memory.kernelTCP != nil && !memoryOnV1 { ignored.append("kernelTCP") }
+            if !ignored.isEmpty {
+                writeStderr("skiff: warning: \(context): linux.resources.memory.\(ignored.joined(separator: ", ")): kernel memory limits are ignored (deprecated, not supported by recent kernels)\n")
+            }
         }
     }
 

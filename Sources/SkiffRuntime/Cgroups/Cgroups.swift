@@ -69,23 +69,7 @@ public struct CgroupLayout: Equatable, Sendable {
         return parse(mountinfo: mountinfo, procCgroup: cgroup)
     }
 
-    static func unescapeMountinfo(_ text: String) -> String {
-        guard text.contains("\\") else { return text }
-        var out: [UInt8] = []
-        let bytes = Array(text.utf8)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == 0x5c, i + 3 < bytes.count,
-               let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func unescapeMountinfo(_ text: String) -> String { Mounts.unescapeMountinfo(text) }
 }
 
 public enum Cgroups {
@@ -226,9 +210,35 @@ public enum Cgroups {
         return false
     }
 
+    /// The ancestors of the container directories that create will make (mkdir -p): for each
+    /// path, the topmost missing one. Delete removes them again when empty (runtime-spec: delete
+    /// removes what create made). Not for the default /skiff/<id>: /skiff is skiff's own.
+    public static func missingParents(_ paths: [String], cgroupsPath: String?) -> [String] {
+        guard let given = cgroupsPath, !given.isEmpty else { return [] }
+        var result: [String] = []
+        for path in paths {
+            var dir = parentOf(path), top: String? = nil
+            while dir != "/" && !FileSystem.isDirectory(dir) {
+                top = dir
+                dir = parentOf(dir)
+            }
+            if let top { result.append(top) }
+        }
+        return result
+    }
+
     /// Removes the directories and every cgroup nested under them, deepest first. Retries
-    /// briefly while the last processes are still exiting.
-    public static func destroy(_ paths: [String]) throws(RuntimeError) {
+    /// briefly while the last processes are still exiting. Then removes the `createdParents`
+    /// (from `missingParents`) and what lies between them and the paths, where empty.
+    public static func destroy(_ paths: [String], createdParents: [String] = []) throws(RuntimeError) {
+        defer {
+            for path in paths {
+                var dir = parentOf(path)
+                while createdParents.contains(where: { dir == $0 || dir.hasPrefix($0 + "/") }), Glibc.rmdir(dir) == 0 {
+                    dir = parentOf(dir)
+                }
+            }
+        }
         var failure: SystemError?
         for path in paths {
             for attempt in 0..<50 {

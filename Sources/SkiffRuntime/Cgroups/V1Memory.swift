@@ -8,7 +8,8 @@ public enum V1Memory {
     /// `swap`), memory.soft_limit_in_bytes, memory.oom_control, memory.swappiness.
     /// Limit -1 with no swap given also lifts memsw (when swap accounting exists). When both
     /// are set, memsw goes first if it grows past the current limit (the kernel requires
-    /// limit ≤ memsw at every step). kernel / kernelTCP are ignored (runc ≥1.1; `apply` warns).
+    /// limit ≤ memsw at every step). kernelTCP goes to memory.kmem.tcp.limit_in_bytes (as crun;
+    /// kernels still honour it); kernel is ignored (runc ≥1.1; kernels ≥5.16 ignore the file; `apply` warns).
     public static func plan(_ m: LinuxMemory, facts: CgroupFacts) throws(CgroupPlanError) -> [CgroupWrite] {
         var writes: [CgroupWrite] = []
         let limit = m.limit ?? 0
@@ -36,6 +37,9 @@ public enum V1Memory {
         }
         if m.disableOOMKiller == true {
             writes.append(CgroupWrite("memory.oom_control", "1", field: field + ".disableOOMKiller"))
+        }
+        if let tcp = m.kernelTCP, tcp != 0 {
+            writes.append(CgroupWrite("memory.kmem.tcp.limit_in_bytes", "\(tcp)", field: field + ".kernelTCP", ignoreMissing: true))
         }
         // -1 as uint64 means "leave as is" (runc).
         if let swappiness = m.swappiness, swappiness != UInt64.max {

@@ -9,9 +9,11 @@ public enum BundleCheck {
         public var path: String
         public var message: String
         public var section: String
+        /// Reported, but the bundle still runs (e.g. a capability the host cannot grant).
+        public var isWarning = false
         public var description: String {
             let at = path.isEmpty ? "" : path + ": "
-            return "config.json: \(at)\(message) [\(section)]"
+            return "\(isWarning ? "warning: " : "")config.json: \(at)\(message) [\(section)]"
         }
     }
 
@@ -82,7 +84,13 @@ public enum BundleCheck {
         attempt { namespaces = try NamespacePlan(spec.linux?.namespaces ?? []) }
         var process: ProcessPlan? = nil
         if let p = spec.process { attempt { process = try ProcessPlan(process: p, linux: spec.linux) } }
-        if let process { attempt { try process.checkHostCapabilities() } }
+        if var process {
+            for warning in process.dropUngrantableCapabilities() {
+                var p = problem(warning)
+                p.isWarning = true
+                problems.append(p)
+            }
+        }
         if let seccomp = spec.linux?.seccomp { attempt { _ = try SeccompPlan(seccomp) } }
         for (i, m) in (spec.mounts ?? []).enumerated() { attempt { _ = try MountOptions.plan(m, index: i, linux: spec.linux) } }
         attempt { _ = try MountOptions.rootPropagation(spec.linux?.rootfsPropagation) }

@@ -53,7 +53,7 @@ extension Container {
         }
         // Pure plans first: every config problem is reported before anything is created.
         let namespaces = try NamespacePlan(spec.linux?.namespaces ?? [])
-        let process = try ProcessPlan(process: processSpec, linux: spec.linux)
+        var process = try ProcessPlan(process: processSpec, linux: spec.linux)
         if namespaces.newUser {
             try IDMaps.validate(uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings)
             if IDMaps.deniesSetgroups(gid: spec.linux?.gidMappings ?? []) && !process.additionalGids.isEmpty {
@@ -62,7 +62,7 @@ extension Container {
         } else if !(spec.linux?.uidMappings ?? []).isEmpty || !(spec.linux?.gidMappings ?? []).isEmpty {
             throw RuntimeError("config.json: linux.uidMappings: needs a new user namespace (linux.namespaces has no \"user\" without a path)")
         }
-        try process.checkHostCapabilities()
+        for warning in process.dropUngrantableCapabilities() { writeStderr("skiff: warning: \(warning)\n") }
         // Features this skiff does not implement are refused, never silently dropped.
         if let devices = spec.linux?.netDevices, !devices.isEmpty {
             throw RuntimeError("config.json: linux.netDevices: moving network devices into the container is not supported by this version of skiff")
@@ -96,9 +96,6 @@ extension Container {
         if !FileSystem.isDirectory(rootfs.rootfs) {
             throw RuntimeError("config.json: root.path: \(rootfs.rootfs): no such directory")
         }
-        if !namespaces.has("mount") && !spec.mounts.isNilOrEmpty {
-            throw RuntimeError("config.json: mounts: need a new mount namespace (linux.namespaces has no \"mount\")")
-        }
         let pidFile = opts.pidFile.map { FileSystem.absolute($0) }
         let seccomp = try spec.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
 
@@ -114,6 +111,10 @@ extension Container {
         }
         try store.createDirectory(id)
         var cleanup = Cleanup(store: store, id: id)
+        // No mount namespace but mount work: init binds the rootfs in the host's namespace.
+        let hostRootfsBelow = !namespaces.has("mount") && rootfs.needsHostBind ? (Mounts.topMountID(at: rootfs.rootfs) ?? -1) : nil
+        cleanup.rootfs = rootfs.rootfs
+        cleanup.hostRootfsBelow = hostRootfsBelow
         do {
             let lock = try store.lock(id)
             defer { lock.close() }
@@ -124,7 +125,8 @@ extension Container {
                 id: id, initPid: 0, initStartTime: 0, created: Clock.rfc3339Now(), bundle: bundle,
                 rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
                 privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
-                noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid()))
+                noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid(),
+                hostRootfsBelow: hostRootfsBelow))
             if notify { try SdNotify.prepare(stateDir: store.directory(id)) }
             let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
                                       namespaces: namespaces, process: processPlan, rootfs: rootfsPlan,
@@ -153,6 +155,8 @@ extension Container {
 
         var rootfs = rootfs
         var cgroupPaths = cgroupPaths
+        let missingParents = Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
+        cleanup.cgroupParents = missingParents
         if runtime.rootless {
             cgroupPaths = try rootlessCgroups(cgroupPaths, spec: spec, rootfs: &rootfs, cleanup: &cleanup)
         } else {
@@ -227,6 +231,8 @@ extension Container {
             rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
             privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
             noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid())
+        state.cgroupParents = missingParents.filter { FileSystem.isDirectory($0) }
+        state.hostRootfsBelow = cleanup.hostRootfsBelow
         for type in namespaces.types {
             if let name = NamespacePlan.procNames[type] { state.namespacePaths[type] = "/proc/\(pid)/ns/\(name)" }
         }
@@ -309,14 +315,18 @@ struct Cleanup {
     let id: String
     var initPid: pid_t = 0
     var cgroupPaths: [String] = []
+    var cgroupParents: [String] = []
     var pidFile: String?
+    var rootfs = ""
+    var hostRootfsBelow: Int?
 
     func run() {
         if initPid > 0 {
             _ = kill(initPid, SIGKILL)
             _ = try? ProcessControl.wait(initPid)
         }
-        if !cgroupPaths.isEmpty { try? Cgroups.destroy(cgroupPaths) }
+        RootfsBuilder.unmountHostBind(rootfs, below: hostRootfsBelow)
+        if !cgroupPaths.isEmpty { try? Cgroups.destroy(cgroupPaths, createdParents: cgroupParents) }
         if let pidFile { FileSystem.unlink(pidFile) }
         store.remove(id)
     }

@@ -54,8 +54,8 @@ extension Container {
         case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
         default: break
         }
-        let plan = try ProcessPlan(process: options.process, linux: state.config.linux, field: "process")
-        try plan.checkHostCapabilities()
+        var plan = try ProcessPlan(process: options.process, linux: state.config.linux, field: "process")
+        for warning in plan.dropUngrantableCapabilities() { writeStderr("skiff: warning: \(warning)\n") }
         if plan.terminal && options.consoleSocket == nil && options.detach {
             throw RuntimeError("exec --tty --detach needs --console-socket")
         }
@@ -83,6 +83,15 @@ extension Container {
         defer { opened.closeAll() }
         let parentOpened = try OpenNamespaces(parentJoins)
         defer { parentOpened.closeAll() }
+        // Without a mount namespace, init chrooted into the rootfs: the new process takes
+        // init's root the same way (joining a mount namespace sets it otherwise).
+        var initRoot: FD? = nil
+        if state.namespacePaths["mount"] == nil {
+            do { initRoot = try FileSystem.open("/proc/\(pid)/root", O_PATH | O_DIRECTORY) } catch {
+                throw RuntimeError("cannot open the container's root: \(error)")
+            }
+        }
+        defer { initRoot?.close() }
         // The namespace files were opened from init's pid: make sure it was still init.
         if !initAlive { throw RuntimeError("cannot exec in a stopped container") }
         try userOpened.enter()
@@ -112,7 +121,7 @@ extension Container {
         }
         if cloned.pid == 0 {
             parentEnd.close()
-            ExecProcess.run(plan: plan, joins: opened, channel: SyncChannel(fd: childEnd), seccomp: seccomp,
+            ExecProcess.run(plan: plan, joins: opened, root: initRoot, channel: SyncChannel(fd: childEnd), seccomp: seccomp,
                             consoleSocket: consoleSocket, preserveFds: options.preserveFds,
                             cgroupJoins: cloned.childJoins)
         }
@@ -164,7 +173,7 @@ extension Container {
 
 /// The exec'd process between clone and exec.
 enum ExecProcess {
-    static func run(plan: ProcessPlan, joins: OpenNamespaces, channel: SyncChannel, seccomp: SeccompPlan?,
+    static func run(plan: ProcessPlan, joins: OpenNamespaces, root: FD?, channel: SyncChannel, seccomp: SeccompPlan?,
                     consoleSocket: FD?, preserveFds: Int, cgroupJoins: [String]) -> Never {
         do throws(RuntimeError) {
             do {
@@ -178,6 +187,16 @@ enum ExecProcess {
             try channel.expect(.go)
             try joins.enter()
             joins.closeAll()
+            if let root {
+                do {
+                    try Mounts.fchdir(root, path: "container root")
+                    try Mounts.chroot(".")
+                    try Mounts.chdir("/")
+                } catch {
+                    throw RuntimeError("cannot enter the container's root: \(error)")
+                }
+                root.close()
+            }
             do { try ProcessControl.setsid() } catch { throw RuntimeError("\(error)") }
             var console: FD? = nil
             if plan.terminal, let socket = consoleSocket {

@@ -84,10 +84,11 @@ enum InitProcess {
             do { try Keyring.joinNewSession("_ses." + ctx.id) } catch { throw RuntimeError("\(error)") }
         }
         let hasMountNS = ctx.namespaces.has("mount")
+        let hostBind = !hasMountNS && ctx.rootfs.needsHostBind
         var builder = RootfsBuilder(plan: ctx.rootfs)
         var console: FD? = nil
-        if hasMountNS {
-            try builder.prepare()
+        if hasMountNS || hostBind {
+            if hasMountNS { try builder.prepare() } else { try builder.prepareInHost() }
             try builder.mountAll()
             try builder.createDevices()
             if ctx.process.terminal, let socket = ctx.consoleSocket {
@@ -112,6 +113,11 @@ enum InitProcess {
             try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
+        } else if hostBind {
+            try builder.chrootInHost()
+            try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
+            try builder.finalize()
+            builder.root?.fd.close()
         } else if ctx.rootfs.rootfs != "/" {
             do {
                 try Mounts.chroot(ctx.rootfs.rootfs)
@@ -121,7 +127,7 @@ enum InitProcess {
             }
         }
 
-        if !hasMountNS { try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces) }
+        if !hasMountNS && !hostBind { try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces) }
         if let hostname = ctx.spec.hostname {
             do { try Identity.setHostname(hostname) } catch { throw RuntimeError("config.json: hostname: \(error)") }
         }

@@ -118,10 +118,11 @@ extension Container {
         // Processes of a container without its own pid namespace may outlive init.
         for pid in Cgroups.pids(state.cgroupPaths) { _ = Glibc.kill(pid, SIGKILL) }
         do {
-            try Cgroups.destroy(state.cgroupPaths)
+            try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
         } catch {
             writeStderr("skiff: warning: \(error)\n")
         }
+        RootfsBuilder.unmountHostBind(state.rootfs, below: state.hostRootfsBelow)
         // Poststop failures are warnings; every hook still runs (spec).
         HookRunner.runAll(state.config, .poststop, state: ociState(status: .stopped))
         store.remove(id)

@@ -22,6 +22,12 @@ public struct StoredState: Codable, Sendable {
     public var noNewKeyring: Bool
     public var systemdCgroup: Bool
     public var owner: UInt32
+    /// Ancestors of cgroupPaths that create made (Cgroups.missingParents); delete removes them when empty.
+    public var cgroupParents: [String]? = nil
+    /// Set when create bound the rootfs onto itself in the host's mount namespace (no mount
+    /// namespace, RootfsBuilder.prepareInHost): the id of the mount that was on top at the
+    /// rootfs before (-1: none). Delete unmounts whatever now sits above it.
+    public var hostRootfsBelow: Int? = nil
 }
 
 /// The directory of per-container state, with one lock per container.

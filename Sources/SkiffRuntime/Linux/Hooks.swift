@@ -71,6 +71,8 @@ public enum HookRunner {
         let pid = fork()
         if pid < 0 { throw RuntimeError("\(SystemError("fork"))") }
         if pid == 0 {
+            // Its own process group, so a timeout kills what the hook started too.
+            _ = setpgid(0, 0)
             _ = dup2(input.read.raw, 0)
             _ = dup2(output.write.raw, 1)
             _ = dup2(output.write.raw, 2)
@@ -102,6 +104,7 @@ public enum HookRunner {
             if let deadline {
                 let left = deadline - Clock.monotonicMilliseconds()
                 if left <= 0 {
+                    _ = kill(-pid, SIGKILL)
                     _ = kill(pid, SIGKILL)
                     _ = try? ProcessControl.wait(pid)
                     pidfd?.close()

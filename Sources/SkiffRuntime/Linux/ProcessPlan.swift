@@ -137,15 +137,23 @@ public struct ProcessPlan: Sendable {
         return mask
     }
 
-    /// Checks the host can grant what is asked, naming the first capability it cannot.
-    public func checkHostCapabilities(field: String = "process") throws(RuntimeError) {
+    /// Capabilities outside this host's bounding set cannot be granted: runtime-spec (config.md,
+    /// Linux process) says they "MUST be logged as a warning" and runtimes "SHOULD NOT fail".
+    /// Drops them from every set and returns one warning each (runc 1.1 fails instead).
+    public mutating func dropUngrantableCapabilities(field: String = "process") -> [String] {
         let wanted = bounding | effective | permitted | inheritable
-        for cap in 0...Capabilities.lastCap where wanted & (1 << UInt64(cap)) != 0 {
-            if !Capabilities.inBounding(cap) {
-                let name = cap < Spec.knownCapabilities.count ? Spec.knownCapabilities[cap] : "capability \(cap)"
-                throw RuntimeError("config.json: \(field).capabilities: \(name) cannot be granted: it is not in this host's capability bounding set")
-            }
+        var warnings: [String] = []
+        for cap in 0...Capabilities.lastCap where wanted & (1 << UInt64(cap)) != 0 && !Capabilities.inBounding(cap) {
+            let name = cap < Spec.knownCapabilities.count ? Spec.knownCapabilities[cap] : "capability \(cap)"
+            warnings.append("config.json: \(field).capabilities: \(name) cannot be granted: it is not in this host's capability bounding set; the container runs without it")
+            let bit = ~(UInt64(1) << UInt64(cap))
+            bounding &= bit
+            effective &= bit
+            permitted &= bit
+            inheritable &= bit
+            ambient.removeAll { $0 == cap }
         }
+        return warnings
     }
 
     /// The value of PATH in the process environment (Go's default when unset).

@@ -63,6 +63,13 @@ public struct RootfsPlan: Sendable {
 }
 
 extension RootfsPlan {
+    /// Without a mount namespace: whether the config still asks for mount work (mounts,
+    /// masked or read-only paths, a read-only root), done under a bind of the rootfs in the
+    /// host's mount namespace (RootfsBuilder.prepareInHost).
+    var needsHostBind: Bool {
+        !mounts.isEmpty || !maskedPaths.isEmpty || !readonlyPaths.isEmpty || readonly
+    }
+
     /// On the host side, before clone: the detached id-mapped trees for "idmap"/"ridmap"
     /// mounts (a helper user namespace per mount carries its mappings).
     mutating func prepareIDMappedTrees() throws(RuntimeError) {
@@ -113,13 +120,49 @@ struct RootfsBuilder {
         }
     }
 
+    /// Without a mount namespace (config-linux.md: the container then inherits the runtime's)
+    /// the configured mounts land in the host's mount namespace. No existing host mount is
+    /// touched: the rootfs is bound onto itself and that bind made rprivate, so nothing mounted
+    /// below it propagates anywhere; delete (or a failed create) lazily unmounts the one bind
+    /// (`hostRootfsBind`), which takes everything below it along.
+    mutating func prepareInHost() throws(RuntimeError) {
+        do {
+            try Mounts.mount(plan.rootfs, plan.rootfs, "bind", MountFlags.bind | MountFlags.rec)
+            try Mounts.mount("", plan.rootfs, "", MountFlags.private | MountFlags.rec)
+        } catch {
+            throw RuntimeError("cannot bind-mount root.path \(plan.rootfs) in the host's mount namespace: \(error)")
+        }
+        do {
+            root = try RootFS(path: plan.rootfs)
+        } catch {
+            throw RuntimeError("root.path: \(error)")
+        }
+    }
+
+    /// Undoes prepareInHost: lazily unmounts the rootfs bind (and so everything below it) when
+    /// a mount other than `below` (the one on top before create, -1: none) sits at the rootfs.
+    static func unmountHostBind(_ rootfs: String, below: Int?) {
+        guard let below, !rootfs.isEmpty, let top = Mounts.topMountID(at: rootfs), top != below else { return }
+        try? Mounts.unmount(rootfs, flags: Int32(MNT_DETACH))
+    }
+
+    /// chroot into the rootfs bind made by prepareInHost (pivot_root needs a mount namespace).
+    func chrootInHost() throws(RuntimeError) {
+        do {
+            try Mounts.chroot(plan.rootfs)
+            try Mounts.chdir("/")
+        } catch {
+            throw RuntimeError("root.path: \(error)")
+        }
+    }
+
     private func makeParentPrivate() throws(RuntimeError) {
         let info = (try? FileSystem.readText("/proc/self/mountinfo")) ?? ""
         var best = "/"
         for line in info.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { continue }
-            let mp = CgroupLayout.unescapeMountinfo(String(fields[4]))
+            let mp = Mounts.unescapeMountinfo(fields[4])
             if mp != plan.rootfs, plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/"), mp.count > best.count { best = mp }
         }
         do { try Mounts.mount("", best, "", MountFlags.private) } catch {

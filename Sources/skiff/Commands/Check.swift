@@ -8,12 +8,13 @@ enum CheckCommand: Command {
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let bundle = args.string("bundle") ?? "."
-        let problems = BundleCheck.run(bundle: bundle)
+        let found = BundleCheck.run(bundle: bundle)
+        Output.stdout(found.map { $0.description + "\n" }.joined())
+        let problems = found.filter { !$0.isWarning }
         if problems.isEmpty {
             Output.stdout("\(bundle): OK: this bundle would run on this host\n")
             return 0
         }
-        Output.stdout(problems.map { $0.description + "\n" }.joined())
         Output.stdout("\(problems.count) problem\(problems.count == 1 ? "" : "s") found\n")
         return 1
     }
