@@ -24,24 +24,28 @@ public enum HookRunner {
     /// what the spec requires of poststart and poststop hooks. Returns the warnings.
     @discardableResult
     public static func runAll(_ spec: Spec, _ kind: Kind, state: OCIState) -> [String] {
-        let list = hooks(spec, kind)
-        if list.isEmpty { return [] }
-        let json = state.hookStateJSON()
         var warnings: [String] = []
-        for (i, hook) in list.enumerated() {
-            do {
-                try runOne(hook, stdin: json)
-            } catch {
-                let text = "error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)"
-                warnings.append(text)
-                writeStderr("skiff: warning: \(text)\n")
-            }
+        each(spec, kind, state: state) { text in
+            warnings.append(text)
+            writeStderr("skiff: warning: \(text)\n")
+            return true
         }
         return warnings
     }
 
     /// Runs every hook of a kind in order; the first failure stops the rest.
     public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
+        var failure: String?
+        each(spec, kind, state: state) { text in
+            failure = text
+            return false
+        }
+        if let failure { throw RuntimeError(failure) }
+    }
+
+    /// Runs the hooks of a kind in order with the state on stdin; on a failure calls `failed`
+    /// with the message and goes on only if it returns true.
+    private static func each(_ spec: Spec, _ kind: Kind, state: OCIState, failed: (String) -> Bool) {
         let list = hooks(spec, kind)
         if list.isEmpty { return }
         let json = state.hookStateJSON()
@@ -49,7 +53,7 @@ public enum HookRunner {
             do {
                 try runOne(hook, stdin: json)
             } catch {
-                throw RuntimeError("error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)")
+                if !failed("error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)") { return }
             }
         }
     }
