@@ -39,28 +39,29 @@ struct JSONWriter {
         switch value {
         case .null: append("null")
         case .bool(let b): append(b ? "true" : "false")
-        case .number(let n): append(n.description)
+        case .number(let n): JSONWriter.appendNumber(n, to: &output)
         case .string(let s): JSONWriter.appendQuoted(s, to: &output)
         case .array(let elements):
             guard !elements.isEmpty else { return append("[]") }
             output.append(UInt8(ascii: "["))
-            for (i, element) in elements.enumerated() {
+            for i in elements.indices {
                 if i > 0 { output.append(UInt8(ascii: ",")) }
                 newline(level + 1)
-                write(element, level: level + 1)
+                write(elements[i], level: level + 1)
             }
             newline(level)
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             guard !object.isEmpty else { return append("{}") }
             output.append(UInt8(ascii: "{"))
-            for (i, (key, member)) in object.members.enumerated() {
+            let keys = object.keys, values = object.values
+            for i in keys.indices {
                 if i > 0 { output.append(UInt8(ascii: ",")) }
                 newline(level + 1)
-                JSONWriter.appendQuoted(key, to: &output)
+                JSONWriter.appendQuoted(keys[i], to: &output)
                 output.append(UInt8(ascii: ":"))
                 if indentUnit != nil { output.append(UInt8(ascii: " ")) }
-                write(member, level: level + 1)
+                write(values[i], level: level + 1)
             }
             newline(level)
             output.append(UInt8(ascii: "}"))
@@ -73,37 +74,91 @@ struct JSONWriter {
         for _ in 0..<level { output.append(contentsOf: indentUnit) }
     }
 
-    private mutating func append(_ text: String) {
-        output.append(contentsOf: text.utf8)
+    private mutating func append(_ text: StaticString) {
+        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Integers digit by digit, without an intermediate String.
+    static func appendNumber(_ number: JSONNumber, to output: inout [UInt8]) {
+        switch number.storage {
+        case .int(let v):
+            if v < 0 { output.append(UInt8(ascii: "-")) }
+            appendDigits(v.magnitude, to: &output)
+        case .uint(let v):
+            appendDigits(v, to: &output)
+        case .float(_, let text):
+            output.append(contentsOf: text.utf8)
+        }
+    }
+
+    private static func appendDigits(_ value: UInt64, to output: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: v % 10)
+                v /= 10
+                count += 1
+            } while v != 0
+            output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        }
+    }
+
+    /// Appends `text` quoted and escaped. Runs of bytes that need no escape are copied whole.
     static func appendQuoted(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        var utf8 = text.utf8.makeIterator()
-        // U+2028 and U+2029 are E2 80 A8 / E2 80 A9 in UTF-8; track the two preceding bytes.
-        var previous: (UInt8, UInt8) = (0, 0)
-        while let byte = utf8.next() {
+        var text = text
+        text.withUTF8 { appendEscaped($0, to: &output) }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var run = 0  // start of the bytes not yet copied
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            // Everything but control characters, '"', '\\' and the lead byte of U+2028/U+2029.
+            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                i += 1
+                continue
+            }
+            if byte == 0xE2 {
+                guard i + 2 < bytes.count, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 else {
+                    i += 1
+                    continue
+                }
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+            output.append(UInt8(ascii: "\\"))
             switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), byte])
-            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x08: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0..<0x20:
-                output.append(contentsOf: Array("\\u00".utf8))
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
+            case 0x08: output.append(UInt8(ascii: "b"))
+            case 0x0C: output.append(UInt8(ascii: "f"))
+            case 0xE2:
+                // U+2028 / U+2029: \u2028 / \u2029
+                output.append(UInt8(ascii: "u"))
+                output.append(UInt8(ascii: "2"))
+                output.append(UInt8(ascii: "0"))
+                output.append(UInt8(ascii: "2"))
+                output.append(bytes[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                i += 3
+                run = i
+                continue
+            default:
+                output.append(UInt8(ascii: "u"))
+                output.append(UInt8(ascii: "0"))
+                output.append(UInt8(ascii: "0"))
                 output.append(hexDigit(byte >> 4))
                 output.append(hexDigit(byte & 0xF))
-            case 0xA8...0xA9 where previous == (0xE2, 0x80):
-                output.removeLast(2)
-                output.append(contentsOf: Array((byte == 0xA8 ? "\\u2028" : "\\u2029").utf8))
-            default:
-                output.append(byte)
             }
-            previous = (previous.1, byte)
+            i += 1
+            run = i
         }
-        output.append(UInt8(ascii: "\""))
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
     }
 
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {

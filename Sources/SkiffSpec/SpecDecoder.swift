@@ -20,8 +20,16 @@ public struct SpecDecoder {
     public static func decode<T: Decodable>(
         _ type: T.Type, from value: JSONValue, file: String = "config.json"
     ) throws(SpecError) -> T {
+        try decode(type, from: value, file: file, viaCodable: false)
+    }
+
+    /// `viaCodable`: only through the types' Codable conformances, never SpecCoding.swift's
+    /// direct conversions (the reference the tests compare those with).
+    static func decode<T: Decodable>(
+        _ type: T.Type, from value: JSONValue, file: String = "config.json", viaCodable: Bool
+    ) throws(SpecError) -> T {
         do {
-            return try T(from: ValueDecoder(value: value, codingPath: [], expected: T.self))
+            return try decodeValue(T.self, from: value, path: [], viaCodable: viaCodable)
         } catch let error as DecodingError {
             throw SpecError(file: file, decodingError: error)
         } catch var error as SpecError {
@@ -155,6 +163,7 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
     let value: JSONValue
     let codingPath: [any CodingKey]
     let expected: Any.Type
+    var viaCodable = false
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -162,7 +171,7 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
         guard case .object(let object) = value else {
             throw typeMismatch(expected: "object", found: value, path: codingPath, type: expected)
         }
-        return KeyedDecodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedContainer<Key>(object: object, codingPath: codingPath, viaCodable: viaCodable))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -170,7 +179,7 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
             let description = expected is any ArrayTypeInfo.Type ? TypeDescription.of(expected) : "array"
             throw typeMismatch(expected: description, found: value, path: codingPath, type: expected)
         }
-        return UnkeyedContainer(elements: elements, codingPath: codingPath)
+        return UnkeyedContainer(elements: elements, codingPath: codingPath, viaCodable: viaCodable)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
@@ -198,14 +207,16 @@ struct ValueDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try unboxScalar(value, path: codingPath) }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try decodeValue(T.self, from: value, path: codingPath)
+        try decodeValue(T.self, from: value, path: codingPath, viaCodable: viaCodable)
     }
 }
 
-/// Decodes `value` as `T`; the one place nested values are decoded.
+/// Decodes `value` as `T`; the one place nested values are decoded. The types DirectCoding
+/// knows skip their Codable conformance.
 @inline(__always)
-private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, path: [any CodingKey]) throws -> T {
-    return try T(from: ValueDecoder(value: value, codingPath: path, expected: T.self))
+private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, path: [any CodingKey], viaCodable: Bool) throws -> T {
+    if !viaCodable, let direct = try DirectCoding.decode(T.self, from: value, at: path) { return direct }
+    return try T(from: ValueDecoder(value: value, codingPath: path, expected: T.self, viaCodable: viaCodable))
 }
 
 // MARK: - Keyed container
@@ -213,6 +224,7 @@ private func decodeValue<T: Decodable>(_ type: T.Type, from value: JSONValue, pa
 private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let object: JSONObject
     let codingPath: [any CodingKey]
+    let viaCodable: Bool
 
     var allKeys: [Key] { object.keys.compactMap { Key(stringValue: $0) } }
 
@@ -262,7 +274,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try scalar(key) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decodeValue(T.self, from: require(key), path: codingPath + [key])
+        try decodeValue(T.self, from: require(key), path: codingPath + [key], viaCodable: viaCodable)
     }
 
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try scalarIfPresent(key) }
@@ -282,28 +294,28 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
         guard let value = optional(key) else { return nil }
-        return try decodeValue(T.self, from: value, path: codingPath + [key])
+        return try decodeValue(T.self, from: value, path: codingPath + [key], viaCodable: viaCodable)
     }
 
     func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        try ValueDecoder(value: require(key), codingPath: codingPath + [key], expected: JSONObject.self)
+        try ValueDecoder(value: require(key), codingPath: codingPath + [key], expected: JSONObject.self, viaCodable: viaCodable)
             .container(keyedBy: type)
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try ValueDecoder(value: require(key), codingPath: codingPath + [key], expected: [JSONValue].self)
+        try ValueDecoder(value: require(key), codingPath: codingPath + [key], expected: [JSONValue].self, viaCodable: viaCodable)
             .unkeyedContainer()
     }
 
     func superDecoder() throws -> any Decoder {
         let key = StringKey("super")
-        return ValueDecoder(value: object["super"] ?? .null, codingPath: codingPath + [key], expected: Any.self)
+        return ValueDecoder(value: object["super"] ?? .null, codingPath: codingPath + [key], expected: Any.self, viaCodable: viaCodable)
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key], expected: Any.self)
+        ValueDecoder(value: object[key.stringValue] ?? .null, codingPath: codingPath + [key], expected: Any.self, viaCodable: viaCodable)
     }
 }
 
@@ -312,11 +324,13 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 private struct UnkeyedContainer: UnkeyedDecodingContainer {
     let elements: [JSONValue]
     let codingPath: [any CodingKey]
+    let viaCodable: Bool
     private(set) var currentIndex = 0
 
-    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+    init(elements: [JSONValue], codingPath: [any CodingKey], viaCodable: Bool) {
         self.elements = elements
         self.codingPath = codingPath
+        self.viaCodable = viaCodable
     }
 
     var count: Int? { elements.count }
@@ -362,7 +376,7 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try scalar() }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let result = try decodeValue(T.self, from: next(T.self), path: elementPath)
+        let result = try decodeValue(T.self, from: next(T.self), path: elementPath, viaCodable: viaCodable)
         currentIndex += 1
         return result
     }
@@ -370,21 +384,21 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        let container = try ValueDecoder(value: next(JSONObject.self), codingPath: elementPath, expected: JSONObject.self)
+        let container = try ValueDecoder(value: next(JSONObject.self), codingPath: elementPath, expected: JSONObject.self, viaCodable: viaCodable)
             .container(keyedBy: type)
         currentIndex += 1
         return container
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let container = try ValueDecoder(value: next([JSONValue].self), codingPath: elementPath, expected: [JSONValue].self)
+        let container = try ValueDecoder(value: next([JSONValue].self), codingPath: elementPath, expected: [JSONValue].self, viaCodable: viaCodable)
             .unkeyedContainer()
         currentIndex += 1
         return container
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let decoder = try ValueDecoder(value: next(Any.self), codingPath: elementPath, expected: Any.self)
+        let decoder = try ValueDecoder(value: next(Any.self), codingPath: elementPath, expected: Any.self, viaCodable: viaCodable)
         currentIndex += 1
         return decoder
     }

@@ -25,8 +25,14 @@ public struct SpecEncoder {
 
     /// The JSON document for `value`. Throws only what `value.encode(to:)` itself throws.
     public static func encodeValue<T: Encodable>(_ value: T) throws -> JSONValue {
+        try encodeValue(value, viaCodable: false)
+    }
+
+    /// `viaCodable`: only through the types' Codable conformances, never SpecCoding.swift's
+    /// direct conversions (the reference the tests compare those with).
+    static func encodeValue<T: Encodable>(_ value: T, viaCodable: Bool) throws -> JSONValue {
         let root = Slot()
-        try encodeValue(value, into: root, codingPath: [])
+        try encodeValue(value, into: root, codingPath: [], viaCodable: viaCodable)
         return root.finish()
     }
 }
@@ -98,24 +104,29 @@ private final class ArrayBuilder {
 
 /// `[String: V]` dictionaries, written with sorted keys instead of hash order.
 private protocol StringKeyedDictionary {
-    func encodeSorted(into slot: Slot, codingPath: [any CodingKey]) throws
+    func encodeSorted(into slot: Slot, codingPath: [any CodingKey], viaCodable: Bool) throws
 }
 
 extension Dictionary: StringKeyedDictionary where Key == String, Value: Encodable {
-    fileprivate func encodeSorted(into slot: Slot, codingPath: [any CodingKey]) throws {
+    fileprivate func encodeSorted(into slot: Slot, codingPath: [any CodingKey], viaCodable: Bool) throws {
         let builder = slot.objectBuilder
         for key in keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            try SpecEncoder.encodeValue(self[key]!, into: builder.slot(for: key), codingPath: codingPath + [StringKey(key)])
+            try SpecEncoder.encodeValue(self[key]!, into: builder.slot(for: key), codingPath: codingPath + [StringKey(key)],
+                                        viaCodable: viaCodable)
         }
     }
 }
 
 extension SpecEncoder {
-    fileprivate static func encodeValue<T: Encodable>(_ value: T, into slot: Slot, codingPath: [any CodingKey]) throws {
-        if let dictionary = value as? any StringKeyedDictionary {
-            try dictionary.encodeSorted(into: slot, codingPath: codingPath)
+    /// The one place nested values are encoded. The types DirectCoding knows skip their
+    /// Codable conformance.
+    fileprivate static func encodeValue<T: Encodable>(_ value: T, into slot: Slot, codingPath: [any CodingKey], viaCodable: Bool) throws {
+        if !viaCodable, let direct = DirectCoding.encode(value) {
+            slot.content = .value(direct)
+        } else if let dictionary = value as? any StringKeyedDictionary {
+            try dictionary.encodeSorted(into: slot, codingPath: codingPath, viaCodable: viaCodable)
         } else {
-            try value.encode(to: ValueEncoder(slot: slot, codingPath: codingPath))
+            try value.encode(to: ValueEncoder(slot: slot, codingPath: codingPath, viaCodable: viaCodable))
         }
     }
 }
@@ -128,15 +139,16 @@ private func number(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
 private struct ValueEncoder: Encoder, SingleValueEncodingContainer {
     let slot: Slot
     let codingPath: [any CodingKey]
+    let viaCodable: Bool
 
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(KeyedContainer<Key>(builder: slot.objectBuilder, codingPath: codingPath))
+        KeyedEncodingContainer(KeyedContainer<Key>(builder: slot.objectBuilder, codingPath: codingPath, viaCodable: viaCodable))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        UnkeyedContainer(builder: slot.arrayBuilder, codingPath: codingPath)
+        UnkeyedContainer(builder: slot.arrayBuilder, codingPath: codingPath, viaCodable: viaCodable)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
@@ -161,13 +173,14 @@ private struct ValueEncoder: Encoder, SingleValueEncodingContainer {
 
     func encode<T: Encodable>(_ value: T) throws {
         slot.content = .empty
-        try SpecEncoder.encodeValue(value, into: slot, codingPath: codingPath)
+        try SpecEncoder.encodeValue(value, into: slot, codingPath: codingPath, viaCodable: viaCodable)
     }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let builder: ObjectBuilder
     let codingPath: [any CodingKey]
+    let viaCodable: Bool
 
     private func set(_ value: JSONValue, _ key: Key) { builder.slot(for: key.stringValue).content = .value(value) }
 
@@ -188,33 +201,34 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt64, forKey key: Key) { set(number(value), key) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try SpecEncoder.encodeValue(value, into: builder.slot(for: key.stringValue), codingPath: codingPath + [key])
+        try SpecEncoder.encodeValue(value, into: builder.slot(for: key.stringValue), codingPath: codingPath + [key], viaCodable: viaCodable)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
         let slot = builder.slot(for: key.stringValue)
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(builder: slot.objectBuilder, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(builder: slot.objectBuilder, codingPath: codingPath + [key], viaCodable: viaCodable))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
         let slot = builder.slot(for: key.stringValue)
-        return UnkeyedContainer(builder: slot.arrayBuilder, codingPath: codingPath + [key])
+        return UnkeyedContainer(builder: slot.arrayBuilder, codingPath: codingPath + [key], viaCodable: viaCodable)
     }
 
     mutating func superEncoder() -> any Encoder {
-        ValueEncoder(slot: builder.slot(for: "super"), codingPath: codingPath + [StringKey("super")])
+        ValueEncoder(slot: builder.slot(for: "super"), codingPath: codingPath + [StringKey("super")], viaCodable: viaCodable)
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        ValueEncoder(slot: builder.slot(for: key.stringValue), codingPath: codingPath + [key])
+        ValueEncoder(slot: builder.slot(for: key.stringValue), codingPath: codingPath + [key], viaCodable: viaCodable)
     }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
     let builder: ArrayBuilder
     let codingPath: [any CodingKey]
+    let viaCodable: Bool
 
     var count: Int { builder.slots.count }
 
@@ -238,21 +252,21 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         let path = codingPath + [IndexKey(count)]
-        try SpecEncoder.encodeValue(value, into: builder.append(), codingPath: path)
+        try SpecEncoder.encodeValue(value, into: builder.append(), codingPath: path, viaCodable: viaCodable)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         let path = codingPath + [IndexKey(count)]
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(builder: builder.append().objectBuilder, codingPath: path))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(builder: builder.append().objectBuilder, codingPath: path, viaCodable: viaCodable))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         let path = codingPath + [IndexKey(count)]
-        return UnkeyedContainer(builder: builder.append().arrayBuilder, codingPath: path)
+        return UnkeyedContainer(builder: builder.append().arrayBuilder, codingPath: path, viaCodable: viaCodable)
     }
 
     mutating func superEncoder() -> any Encoder {
         let path = codingPath + [IndexKey(count)]
-        return ValueEncoder(slot: builder.append(), codingPath: path)
+        return ValueEncoder(slot: builder.append(), codingPath: path, viaCodable: viaCodable)
     }
 }
