@@ -70,6 +70,7 @@ pid_t sk_clone(uint64_t flags, int cgroup_fd, int *pidfd) {
         long ret = syscall(SYS_clone3, &args, sizeof(args));
         if (ret >= 0) {
             if (ret > 0 && pidfd) *pidfd = fd;
+            if (ret == 0) sk_image_page_faults();  // the child's mappings lost the registration
             return (pid_t)ret;
         }
         if (errno != ENOSYS) return -1;
@@ -79,7 +80,9 @@ pid_t sk_clone(uint64_t flags, int cgroup_fd, int *pidfd) {
         errno = ENOSYS;
         return -1;
     }
-    return (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, NULL, NULL, NULL);
+    if (pid == 0) sk_image_page_faults();
+    return pid;
 }
 
 int sk_pidfd_open(pid_t pid, unsigned int flags) { return (int)syscall(SYS_pidfd_open, pid, flags); }

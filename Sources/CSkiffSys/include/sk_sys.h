@@ -131,4 +131,12 @@ int sk_sched_setaffinity(const uint8_t *mask, size_t bytes);
 int sk_trampoline_create(void);
 int sk_exec_via(int trampoline_fd, const char *path, char *const argv[], char *const envp[]);
 
+// ---- own image --------------------------------------------------------------------------
+// Maps skiff's own image page by page instead of in 64 KiB fault-around blocks, except the hot
+// code range (see faultaround.c). The executable's entry point sk_entry does it before glibc
+// starts; sk_clone calls this in the child, whose mappings lose the registration at fork.
+// Returns the userfaultfd that keeps the registration (close-on-exec), or -1 when unavailable
+// or not started through sk_entry.
+int sk_image_page_faults(void);
+
 #endif
