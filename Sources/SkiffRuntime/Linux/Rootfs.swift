@@ -147,8 +147,11 @@ struct RootfsBuilder {
     }
 
     /// chroot into the rootfs bind made by prepareInHost (pivot_root needs a mount namespace).
+    /// First every mount below it is made private again: a bind of a shared host mount (the
+    /// cgroup hierarchies on systemd hosts) would otherwise stay in the host's peer group.
     func chrootInHost() throws(RuntimeError) {
         do {
+            try Mounts.mount("", plan.rootfs, "", MountFlags.private | MountFlags.rec)
             try Mounts.chroot(plan.rootfs)
             try Mounts.chdir("/")
         } catch {
