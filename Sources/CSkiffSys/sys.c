@@ -223,9 +223,13 @@ int sk_capset(const uint32_t effective[2], const uint32_t permitted[2], const ui
 
 int sk_last_cap(void) {
     // The highest capability the running kernel knows: the bounding set answers EINVAL past it.
-    int cap = 0;
-    while (cap < 64 && prctl(PR_CAPBSET_READ, (unsigned long)(cap + 1), 0, 0, 0) >= 0) cap++;
-    return cap;
+    // Binary search: 6 prctl calls instead of one per capability (41 on Linux 6.x).
+    int lo = 0, hi = 63;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (prctl(PR_CAPBSET_READ, (unsigned long)mid, 0, 0, 0) >= 0) lo = mid; else hi = mid - 1;
+    }
+    return lo;
 }
 int sk_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int sk_stat(const char *path, struct stat *st) { return stat(path, st); }

@@ -320,42 +320,58 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
 extension StringProtocol {
     /// True when `needle` occurs in the string (byte-wise on UTF-8).
     public func includes(_ needle: some StringProtocol) -> Bool {
-        let hay = Array(utf8), pin = Array(needle.utf8)
-        if pin.isEmpty { return true }
-        if pin.count > hay.count { return false }
-        for start in 0...(hay.count - pin.count) where hay[start] == pin[0] {
-            if hay[start..<(start + pin.count)].elementsEqual(pin) { return true }
-        }
-        return false
+        var hay = String(self), pin = String(needle)
+        return hay.withUTF8 { h in pin.withUTF8 { p in utf8Offset(of: p, in: h, from: 0) != nil } }
     }
 
     /// Splits on a multi-character separator, at most `maxSplits` times.
     public func components(separatedBy separator: String, maxSplits: Int = .max) -> [Substring] {
         let text = String(self)
-        var result: [Substring] = []
-        var rest = text[...]
-        let sep = Array(separator.utf8)
-        while result.count < maxSplits, let range = rest.utf8Range(of: sep) {
-            result.append(rest[rest.startIndex..<range.lowerBound])
-            rest = rest[range.upperBound...]
+        var copy = text, sep = separator
+        // Byte offsets where separators start and end, searched on UTF-8.
+        let cuts: [Int] = copy.withUTF8 { h in
+            sep.withUTF8 { p in
+                var result: [Int] = []
+                var from = 0
+                while result.count / 2 < maxSplits, !p.isEmpty, let at = utf8Offset(of: p, in: h, from: from) {
+                    result.append(at)
+                    result.append(at + p.count)
+                    from = at + p.count
+                }
+                return result
+            }
         }
-        result.append(rest)
-        return result
+        var pieces: [Substring] = []
+        pieces.reserveCapacity(cuts.count / 2 + 1)
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var i = 0
+        while i < cuts.count {
+            let end = utf8.index(utf8.startIndex, offsetBy: cuts[i])
+            pieces.append(text[start..<end])
+            start = utf8.index(utf8.startIndex, offsetBy: cuts[i + 1])
+            i += 2
+        }
+        pieces.append(text[start...])
+        return pieces
     }
 }
 
-extension Substring {
-    fileprivate func utf8Range(of pin: [UInt8]) -> Range<String.Index>? {
-        guard !pin.isEmpty else { return nil }
-        var i = utf8.startIndex
-        while i != utf8.endIndex {
-            var j = i, k = 0
-            while k < pin.count, j != utf8.endIndex, utf8[j] == pin[k] { j = utf8.index(after: j); k += 1 }
-            if k == pin.count { return i..<j }
-            i = utf8.index(after: i)
+/// Offset of the first occurrence of `pin` in `hay` at or after `from`.
+private func utf8Offset(of pin: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+    if pin.isEmpty { return from <= hay.count ? from : nil }
+    guard pin.count <= hay.count else { return nil }
+    let first = pin[0]
+    var i = from
+    while i <= hay.count - pin.count {
+        if hay[i] == first {
+            var k = 1
+            while k < pin.count, hay[i + k] == pin[k] { k += 1 }
+            if k == pin.count { return i }
         }
-        return nil
+        i += 1
     }
+    return nil
 }
 
 extension StringProtocol {
