@@ -16,7 +16,9 @@
 // MARK: - Paths
 
 /// Where a value sits in the document; turned into a coding path only for an error.
-indirect enum ValuePath {
+/// (Public, with ObjectDecoding/ObjectEncoding and the collection helpers, so other documents
+/// that hold a Spec, such as skiff's state file, can be converted the same way.)
+public indirect enum ValuePath {
     case root([any CodingKey])
     case key(ValuePath, String)
     case index(ValuePath, Int)
@@ -70,75 +72,75 @@ enum ScalarDecoding {
 // MARK: - Objects
 
 /// The members of one JSON object being decoded into a struct.
-struct ObjectDecoding {
-    let object: JSONObject
-    let path: ValuePath
+public struct ObjectDecoding {
+    public let object: JSONObject
+    public let path: ValuePath
 
-    init(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) {
+    public init(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) {
         guard case .object(let object) = value else { throw mismatch("object", value, path) }
         self.object = object
         self.path = path
     }
 
     /// The member, present (possibly null); a missing one is "required field is missing".
-    func required(_ key: String) throws(DecodingError) -> JSONValue {
+    public func required(_ key: String) throws(DecodingError) -> JSONValue {
         if let value = object[key] { return value }
         throw DecodingError.keyNotFound(StringKey(key), DecodingError.Context(
             codingPath: path.codingPath, debugDescription: "required field is missing"))
     }
 
     /// The member, or nil when it is absent or null.
-    func optional(_ key: String) -> JSONValue? {
+    public func optional(_ key: String) -> JSONValue? {
         switch object[key] {
         case nil, .null?: nil
         case let value?: value
         }
     }
 
-    func string(_ key: String) throws(DecodingError) -> String {
+    public func string(_ key: String) throws(DecodingError) -> String {
         try ScalarDecoding.string(required(key), .key(path, key))
     }
 
-    func string(ifPresent key: String) throws(DecodingError) -> String? {
+    public func string(ifPresent key: String) throws(DecodingError) -> String? {
         guard let value = optional(key) else { return nil }
         return try ScalarDecoding.string(value, .key(path, key))
     }
 
-    func bool(_ key: String) throws(DecodingError) -> Bool {
+    public func bool(_ key: String) throws(DecodingError) -> Bool {
         try ScalarDecoding.bool(required(key), .key(path, key))
     }
 
-    func bool(ifPresent key: String) throws(DecodingError) -> Bool? {
+    public func bool(ifPresent key: String) throws(DecodingError) -> Bool? {
         guard let value = optional(key) else { return nil }
         return try ScalarDecoding.bool(value, .key(path, key))
     }
 
-    func integer<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(DecodingError) -> T {
+    public func integer<T: FixedWidthInteger>(_ key: String, _ type: T.Type) throws(DecodingError) -> T {
         try ScalarDecoding.integer(required(key), T.self, .key(path, key))
     }
 
-    func integer<T: FixedWidthInteger>(ifPresent key: String, _ type: T.Type) throws(DecodingError) -> T? {
+    public func integer<T: FixedWidthInteger>(ifPresent key: String, _ type: T.Type) throws(DecodingError) -> T? {
         guard let value = optional(key) else { return nil }
         return try ScalarDecoding.integer(value, T.self, .key(path, key))
     }
 
     /// A required nested value.
-    func value<T>(_ key: String, _ decode: (JSONValue, ValuePath) throws(DecodingError) -> T) throws(DecodingError) -> T {
+    public func value<T>(_ key: String, _ decode: (JSONValue, ValuePath) throws(DecodingError) -> T) throws(DecodingError) -> T {
         try decode(required(key), .key(path, key))
     }
 
     /// An optional nested value: nil when absent or null.
-    func value<T>(ifPresent key: String, _ decode: (JSONValue, ValuePath) throws(DecodingError) -> T) throws(DecodingError) -> T? {
+    public func value<T>(ifPresent key: String, _ decode: (JSONValue, ValuePath) throws(DecodingError) -> T) throws(DecodingError) -> T? {
         guard let value = optional(key) else { return nil }
         return try decode(value, .key(path, key))
     }
 
-    func strings(ifPresent key: String) throws(DecodingError) -> [String]? {
+    public func strings(ifPresent key: String) throws(DecodingError) -> [String]? {
         guard let value = optional(key) else { return nil }
         return try CollectionDecoding.strings(value, .key(path, key))
     }
 
-    func stringMap(ifPresent key: String) throws(DecodingError) -> [String: String]? {
+    public func stringMap(ifPresent key: String) throws(DecodingError) -> [String: String]? {
         guard let value = optional(key) else { return nil }
         return try CollectionDecoding.stringMap(value, .key(path, key))
     }
@@ -146,9 +148,9 @@ struct ObjectDecoding {
 
 // MARK: - Arrays and maps
 
-enum CollectionDecoding {
+public enum CollectionDecoding {
     /// `[T]`; `description` names the expected type in errors ("array of objects").
-    static func array<T>(
+    public static func array<T>(
         _ value: JSONValue, _ path: ValuePath, _ description: String,
         _ element: (JSONValue, ValuePath) throws(DecodingError) -> T
     ) throws(DecodingError) -> [T] {
@@ -161,7 +163,7 @@ enum CollectionDecoding {
         return result
     }
 
-    static func strings(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [String] {
+    public static func strings(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [String] {
         guard case .array(let elements) = value else { throw mismatch("array of strings", value, path) }
         var result: [String] = []
         result.reserveCapacity(elements.count)
@@ -171,7 +173,7 @@ enum CollectionDecoding {
         return result
     }
 
-    static func integers<T: FixedWidthInteger>(_ value: JSONValue, _ path: ValuePath, _ type: T.Type) throws(DecodingError) -> [T] {
+    public static func integers<T: FixedWidthInteger>(_ value: JSONValue, _ path: ValuePath, _ type: T.Type) throws(DecodingError) -> [T] {
         guard case .array(let elements) = value else {
             throw mismatch("array of " + TypeDescription.integerDescription(T.self) + "s", value, path)
         }
@@ -184,7 +186,7 @@ enum CollectionDecoding {
     }
 
     /// `[String: T]`, members in document order (a duplicate key was resolved by the parser).
-    static func map<T>(
+    public static func map<T>(
         _ value: JSONValue, _ path: ValuePath, _ element: (JSONValue, ValuePath) throws(DecodingError) -> T
     ) throws(DecodingError) -> [String: T] {
         guard case .object(let object) = value else { throw mismatch("object", value, path) }
@@ -196,7 +198,7 @@ enum CollectionDecoding {
         return result
     }
 
-    static func stringMap(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [String: String] {
+    public static func stringMap(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [String: String] {
         guard case .object(let object) = value else { throw mismatch("object", value, path) }
         var result: [String: String] = [:]
         result.reserveCapacity(object.count)
@@ -210,63 +212,63 @@ enum CollectionDecoding {
 // MARK: - Encoding helpers
 
 /// Builds one JSON object in member order.
-struct ObjectEncoding {
+public struct ObjectEncoding {
     private var keys: [String] = []
     private var values: [JSONValue] = []
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         keys.reserveCapacity(capacity)
         values.reserveCapacity(capacity)
     }
 
-    mutating func add(_ key: String, _ value: JSONValue) {
+    public mutating func add(_ key: String, _ value: JSONValue) {
         keys.append(key)
         values.append(value)
     }
 
-    mutating func add(_ key: String, _ value: String) { add(key, .string(value)) }
-    mutating func add(_ key: String, _ value: Bool) { add(key, .bool(value)) }
-    mutating func add<T: BinaryInteger>(_ key: String, _ value: T) { add(key, .number(JSONNumber(value))) }
+    public mutating func add(_ key: String, _ value: String) { add(key, .string(value)) }
+    public mutating func add(_ key: String, _ value: Bool) { add(key, .bool(value)) }
+    public mutating func add<T: BinaryInteger>(_ key: String, _ value: T) { add(key, .number(JSONNumber(value))) }
 
-    mutating func add(_ key: String, ifPresent value: String?) { if let value { add(key, .string(value)) } }
-    mutating func add(_ key: String, ifPresent value: Bool?) { if let value { add(key, .bool(value)) } }
-    mutating func add<T: BinaryInteger>(_ key: String, ifPresent value: T?) {
+    public mutating func add(_ key: String, ifPresent value: String?) { if let value { add(key, .string(value)) } }
+    public mutating func add(_ key: String, ifPresent value: Bool?) { if let value { add(key, .bool(value)) } }
+    public mutating func add<T: BinaryInteger>(_ key: String, ifPresent value: T?) {
         if let value { add(key, .number(JSONNumber(value))) }
     }
-    mutating func add(_ key: String, ifPresent value: [String]?) {
+    public mutating func add(_ key: String, ifPresent value: [String]?) {
         if let value { add(key, CollectionEncoding.strings(value)) }
     }
-    mutating func add(_ key: String, ifPresent value: [String: String]?) {
+    public mutating func add(_ key: String, ifPresent value: [String: String]?) {
         if let value { add(key, CollectionEncoding.stringMap(value)) }
     }
-    mutating func add<T>(_ key: String, ifPresent value: T?, _ encode: (T) -> JSONValue) {
+    public mutating func add<T>(_ key: String, ifPresent value: T?, _ encode: (T) -> JSONValue) {
         if let value { add(key, encode(value)) }
     }
 
-    var value: JSONValue { .object(JSONObject(uniqueKeys: keys, values: values)) }
+    public var value: JSONValue { .object(JSONObject(uniqueKeys: keys, values: values)) }
 }
 
-enum CollectionEncoding {
-    static func strings(_ values: [String]) -> JSONValue {
+public enum CollectionEncoding {
+    public static func strings(_ values: [String]) -> JSONValue {
         var result: [JSONValue] = []
         result.reserveCapacity(values.count)
         for value in values { result.append(.string(value)) }
         return .array(result)
     }
 
-    static func array<T>(_ values: [T], _ encode: (T) -> JSONValue) -> JSONValue {
+    public static func array<T>(_ values: [T], _ encode: (T) -> JSONValue) -> JSONValue {
         var result: [JSONValue] = []
         result.reserveCapacity(values.count)
         for value in values { result.append(encode(value)) }
         return .array(result)
     }
 
-    static func integers<T: BinaryInteger>(_ values: [T]) -> JSONValue {
+    public static func integers<T: BinaryInteger>(_ values: [T]) -> JSONValue {
         array(values) { .number(JSONNumber($0)) }
     }
 
     /// Keys sorted bytewise, as Go writes maps.
-    static func map<T>(_ values: [String: T], _ encode: (T) -> JSONValue) -> JSONValue {
+    public static func map<T>(_ values: [String: T], _ encode: (T) -> JSONValue) -> JSONValue {
         let keys = values.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         var encoded: [JSONValue] = []
         encoded.reserveCapacity(keys.count)
@@ -274,7 +276,7 @@ enum CollectionEncoding {
         return .object(JSONObject(uniqueKeys: keys, values: encoded))
     }
 
-    static func stringMap(_ values: [String: String]) -> JSONValue {
+    public static func stringMap(_ values: [String: String]) -> JSONValue {
         map(values) { .string($0) }
     }
 }

@@ -43,7 +43,7 @@ public struct SpecDecoder {
 
 extension SpecError {
     /// Converts a DecodingError (ours, or one thrown by a custom `init(from:)`) to a SpecError.
-    init(file: String, decodingError: DecodingError) {
+    public init(file: String, decodingError: DecodingError) {
         switch decodingError {
         case .keyNotFound(let key, let context):
             self.init(file: file, path: JSONPath.render(context.codingPath + [key]), message: "required field is missing")

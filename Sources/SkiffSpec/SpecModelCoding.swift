@@ -4,7 +4,7 @@
 // here fails there.
 
 extension Spec {
-    init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
+    public init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
         let o = try ObjectDecoding(value, path)
         let _ociVersion = try o.string("ociVersion")
         let _process = try o.value(ifPresent: "process", Process.init(json:at:))
@@ -18,7 +18,7 @@ extension Spec {
         self.init(ociVersion: _ociVersion, process: _process, root: _root, hostname: _hostname, domainname: _domainname, mounts: _mounts, hooks: _hooks, annotations: _annotations, linux: _linux)
     }
 
-    var json: JSONValue {
+    public var json: JSONValue {
         var o = ObjectEncoding(capacity: 9)
         o.add("ociVersion", self.ociVersion)
         o.add("process", ifPresent: self.process) { $0.json }
