@@ -365,3 +365,26 @@ final class FakeCgroupTree {
         #expect(Cgroups.parseList("") == [])
     }
 }
+
+@Suite struct CgroupLayoutParseTests {
+    /// Hybrid host, with a container (no mount namespace of its own) whose cgroup mounts sit
+    /// under its rootfs in the host's table: each hierarchy counts once, the host's.
+    @Test func parsesHybridAndIgnoresLaterMountsOfTheSameHierarchy() {
+        let mountinfo = """
+            31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+            32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+            35 31 0:32 / /sys/fs/cgroup/memory rw,relatime shared:9 - cgroup cgroup rw,memory
+            36 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+            38 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+            90 80 0:32 /skiff/c1 /tmp/b/rootfs/sys/fs/cgroup/memory ro,relatime - cgroup cgroup rw,memory
+            91 80 0:38 /skiff/c1 /tmp/b/rootfs/sys/fs/cgroup/unified ro,relatime - cgroup2 cgroup2 rw
+            92 23 0:50 / /mnt/with\\040space rw - cgroup cgroup rw,pids
+            """
+        let layout = CgroupLayout.parse(mountinfo: mountinfo, procCgroup: "9:name=systemd:/a\n4:memory:/m\n0::/u\n")
+        #expect(layout.kind == .hybrid)
+        #expect(layout.hierarchies.map(\.mountPoint) == ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/systemd",
+                                                         "/sys/fs/cgroup/unified", "/mnt/with space"])
+        #expect(layout.hierarchies.map(\.controllers) == [["cpu"], ["memory"], ["name=systemd"], [], ["pids"]])
+        #expect(layout.hierarchies.map(\.ownPath) == ["/", "/m", "/a", "/u", "/"])
+    }
+}

@@ -160,8 +160,9 @@ extension Container {
         if runtime.rootless {
             cgroupPaths = try rootlessCgroups(cgroupPaths, spec: spec, rootfs: &rootfs, cleanup: &cleanup)
         } else {
-            try Cgroups.create(cgroupPaths)
+            // Before create: a failure halfway must remove what was made.
             cleanup.cgroupPaths = cgroupPaths
+            try Cgroups.create(cgroupPaths)
             try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
         }
 
