@@ -1,3 +1,7 @@
+import Foundation
+import Glibc
+import SkiffSpec
+import SkiffSystem
 import Testing
 @testable import SkiffRuntime
 
@@ -21,5 +25,50 @@ import Testing
         for bad in ["", ".", "..", "a/b", "a b", "x\u{0}"] {
             #expect(throws: RuntimeError.self) { try ContainerID.validate(bad) }
         }
+    }
+}
+
+@Suite struct StoredStateCodingTests {
+    static func sample(parents: [String]?, below: Int?) -> StoredState {
+        StoredState(
+            id: "c1", initPid: 4242, initStartTime: 123_456_789, created: "2026-11-23T12:00:00.000000001Z",
+            bundle: "/b \"quoted\"", rootfs: "/b/rootfs", config: Spec.defaultSpec(),
+            cgroupPaths: ["/sys/fs/cgroup/cpu/skiff/c1", "/sys/fs/cgroup/unified/skiff/c1"],
+            namespacePaths: ["pid": "/proc/4242/ns/pid", "mount": "/proc/4242/ns/mnt"],
+            privatePidNamespace: true, noPivot: false, noNewKeyring: true, systemdCgroup: false, owner: 1000,
+            cgroupParents: parents, hostRootfsBelow: below)
+    }
+
+    /// The direct conversion writes what Codable wrote (old state files stay readable, new
+    /// ones readable by an older skiff) and reads it back whole.
+    @Test(arguments: [(nil, nil), (["/sys/fs/cgroup/cpu/x"], -1)] as [([String]?, Int?)])
+    func directConversionMatchesCodable(parents: [String]?, below: Int?) throws {
+        let state = Self.sample(parents: parents, below: below)
+        let direct = state.json.serialized(indentString: nil)
+        #expect(direct == SpecEncoder.encode(state))
+        let back = try StoredState(json: try JSONValue.parse(Array(direct.utf8)), at: .root([]))
+        #expect(SpecEncoder.encode(back) == direct)
+        #expect(back.config == state.config && back.namespacePaths == state.namespacePaths && back.hostRootfsBelow == below)
+    }
+
+    @Test func corruptStateNamesTheFileAndField() throws {
+        var template = Array("/tmp/skiff-state-XXXXXX".utf8CString)
+        let dir = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }!)
+        defer { try? FileSystem.removeAll(dir) }
+        let store = StateStore(root: dir)
+        try store.createDirectory("c1")
+        try store.save(Self.sample(parents: nil, below: nil))
+        #expect(try store.load("c1").initPid == 4242)
+        let text = try FileSystem.readText(store.stateFile("c1")).replacingFirst("\"initPid\":4242", with: "\"initPid\":\"x\"")
+        try FileSystem.writeAtomic(store.stateFile("c1"), Array(text.utf8), mode: 0o600)
+        let error = #expect(throws: RuntimeError.self) { try store.load("c1") }
+        #expect(error?.message.hasPrefix("corrupt state: \(dir)/c1/state.json: initPid: ") == true, "\(error?.message ?? "")")
+    }
+}
+
+private extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return replacingCharacters(in: range, with: replacement)
     }
 }

@@ -84,14 +84,17 @@ public struct StateStore: Sendable {
             throw RuntimeError("\(error)")
         }
         do {
-            return try SpecDecoder.decode(StoredState.self, from: bytes, file: stateFile(id))
+            let document = try JSONValue.parse(bytes)
+            return try StoredState(json: document, at: .root([]))
+        } catch let error as DecodingError {
+            throw RuntimeError("corrupt state: \(SpecError(file: stateFile(id), decodingError: error))")
         } catch {
-            throw RuntimeError("corrupt state: \(error)")
+            throw RuntimeError("corrupt state: \(stateFile(id)): \(error)")
         }
     }
 
     public func save(_ state: StoredState) throws(RuntimeError) {
-        let text = SpecEncoder.encode(state)
+        let text = state.json.serialized(indentString: nil)
         do {
             try FileSystem.writeAtomic(stateFile(state.id), Array(text.utf8), mode: 0o600)
         } catch {
@@ -111,5 +114,51 @@ public struct StateStore: Sendable {
         } catch {
             throw RuntimeError("\(error)")
         }
+    }
+}
+
+/// state.json converted directly, like the config (SkiffSpec's SpecCoding: Codable's generic
+/// containers cost ~1M instructions per load). Same keys and layout as the Codable form.
+extension StoredState {
+    init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
+        let o = try ObjectDecoding(value, path)
+        self.init(
+            id: try o.string("id"),
+            initPid: try o.integer("initPid", Int32.self),
+            initStartTime: try o.integer("initStartTime", UInt64.self),
+            created: try o.string("created"),
+            bundle: try o.string("bundle"),
+            rootfs: try o.string("rootfs"),
+            config: try o.value("config", Spec.init(json:at:)),
+            cgroupPaths: try o.value("cgroupPaths", CollectionDecoding.strings),
+            namespacePaths: try o.value("namespacePaths", CollectionDecoding.stringMap),
+            privatePidNamespace: try o.bool("privatePidNamespace"),
+            noPivot: try o.bool("noPivot"),
+            noNewKeyring: try o.bool("noNewKeyring"),
+            systemdCgroup: try o.bool("systemdCgroup"),
+            owner: try o.integer("owner", UInt32.self),
+            cgroupParents: try o.strings(ifPresent: "cgroupParents"),
+            hostRootfsBelow: try o.integer(ifPresent: "hostRootfsBelow", Int.self))
+    }
+
+    var json: JSONValue {
+        var e = ObjectEncoding(capacity: 16)
+        e.add("id", id)
+        e.add("initPid", initPid)
+        e.add("initStartTime", initStartTime)
+        e.add("created", created)
+        e.add("bundle", bundle)
+        e.add("rootfs", rootfs)
+        e.add("config", config.json)
+        e.add("cgroupPaths", CollectionEncoding.strings(cgroupPaths))
+        e.add("namespacePaths", CollectionEncoding.stringMap(namespacePaths))
+        e.add("privatePidNamespace", privatePidNamespace)
+        e.add("noPivot", noPivot)
+        e.add("noNewKeyring", noNewKeyring)
+        e.add("systemdCgroup", systemdCgroup)
+        e.add("owner", owner)
+        e.add("cgroupParents", ifPresent: cgroupParents)
+        e.add("hostRootfsBelow", ifPresent: hostRootfsBelow)
+        return e.value
     }
 }
