@@ -293,6 +293,7 @@ extension Container {
     /// controller has no usable cgroup fails with the reason. Returns the directories made.
     static func rootlessCgroups(_ paths: [String], spec: Spec, rootfs: inout RootfsPlan,
                                 cleanup: inout Cleanup) throws(RuntimeError) -> [String] {
+        cleanup.cgroupPaths = paths  // a failure halfway removes what was made (rmdir: only empty ones)
         let made = try Cgroups.createWherePermitted(paths)
         cleanup.cgroupPaths = made.created
         var unavailable: [String: String] = [:]
