@@ -108,7 +108,7 @@ enum CLI {
     /// namespace a non-root user made (rootless podman), runc's shouldHonorXDGRuntimeDir.
     static func defaultRoot() -> String {
         if let xdg = ProcessControl.getenv("XDG_RUNTIME_DIR"), !xdg.isEmpty,
-           Identity.euid != 0 || (!IDMaps.isInitialUserNamespace() && ProcessControl.getenv("USER") != "root") {
+           Identity.euid != 0 || (ProcessControl.getenv("USER") != "root" && !IDMaps.isInitialUserNamespace()) {
             return xdg + "/skiff"
         }
         return "/run/skiff"

@@ -9,13 +9,16 @@ public struct RuntimeOptions: Sendable {
     public var debug: Bool
     /// Rootless mode (runc's `--rootless`): cgroups are used only where the caller may create
     /// them (delegated), the device cgroup is left alone, and id maps beyond the caller's own
-    /// ids go through newuidmap/newgidmap. Default: on when not root, or inside a user namespace.
-    public var rootless: Bool
+    /// ids go through newuidmap/newgidmap. Default: on when not root, or inside a user namespace
+    /// (detected only when asked: only create needs it).
+    public var rootless: Bool { rootlessSetting ?? RuntimeOptions.detectRootless() }
+    /// `--rootless true|false`; nil for auto.
+    public var rootlessSetting: Bool?
     public init(root: String, systemdCgroup: Bool = false, debug: Bool = false, rootless: Bool? = nil) {
         self.root = root
         self.systemdCgroup = systemdCgroup
         self.debug = debug
-        self.rootless = rootless ?? RuntimeOptions.detectRootless()
+        self.rootlessSetting = rootless
     }
 
     /// Not root, or root of a user namespace that does not map every host id (rootless

@@ -142,9 +142,8 @@ public enum IDMaps {
     /// (and for gid_map must first deny setgroups); any other map goes through the setuid
     /// helpers newuidmap/newgidmap (package uidmap), which check /etc/subuid and /etc/subgid.
     public static func write(pid: pid_t, uid: [LinuxIDMapping], gid: [LinuxIDMapping]) throws(RuntimeError) {
-        let euid = Identity.euid, egid = Identity.egid
+        let euid = Identity.euid
         let ownUID = uid.count == 1 && uid[0].size == 1 && uid[0].hostID == euid
-        let ownGID = gid.count == 1 && gid[0].size == 1 && gid[0].hostID == egid
         if euid == 0 || ownUID {
             do { try Kernel.writeProc("/proc/\(pid)/uid_map", text(uid)) } catch {
                 throw RuntimeError("config.json: linux.uidMappings: \(error)")
@@ -156,7 +155,7 @@ public enum IDMaps {
             do { try Kernel.writeProc("/proc/\(pid)/gid_map", text(gid)) } catch {
                 throw RuntimeError("config.json: linux.gidMappings: \(error)")
             }
-        } else if ownGID {
+        } else if deniesSetgroups(gid: gid) {
             do {
                 try Kernel.writeProc("/proc/\(pid)/setgroups", "deny")
                 try Kernel.writeProc("/proc/\(pid)/gid_map", text(gid))
