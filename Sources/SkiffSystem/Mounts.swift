@@ -74,17 +74,23 @@ public enum Mounts {
         try check("umount2", target) { Glibc.umount2(target, flags) }
     }
 
+    /// This mount namespace's mounts in /proc/self/mountinfo order (oldest first): id and
+    /// mount point. Empty when mountinfo cannot be read.
+    public static func table() -> [(id: Int, mountPoint: String)] {
+        guard let info = try? FileSystem.readText("/proc/self/mountinfo") else { return [] }
+        var result: [(id: Int, mountPoint: String)] = []
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ", maxSplits: 5)
+            guard fields.count > 4, let id = Int(fields[0]) else { continue }
+            result.append((id, unescapeMountinfo(fields[4])))
+        }
+        return result
+    }
+
     /// The id of the top-most mount at `mountPoint` in this mount namespace (the last matching
     /// line of /proc/self/mountinfo), or nil when nothing is mounted exactly there.
     public static func topMountID(at mountPoint: String) -> Int? {
-        guard let info = try? FileSystem.readText("/proc/self/mountinfo") else { return nil }
-        var found: Int? = nil
-        for line in info.split(separator: "\n") {
-            let fields = line.split(separator: " ", maxSplits: 5)
-            guard fields.count > 4, unescapeMountinfo(fields[4]) == mountPoint else { continue }
-            found = Int(fields[0])
-        }
-        return found
+        table().last { $0.mountPoint == mountPoint }?.id
     }
 
     /// Undoes mountinfo's octal escapes (\040 for a space, …).

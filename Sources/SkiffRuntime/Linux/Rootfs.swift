@@ -160,13 +160,9 @@ struct RootfsBuilder {
     }
 
     private func makeParentPrivate() throws(RuntimeError) {
-        let info = (try? FileSystem.readText("/proc/self/mountinfo")) ?? ""
         var best = "/"
-        for line in info.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count > 4 else { continue }
-            let mp = Mounts.unescapeMountinfo(fields[4])
-            if mp != plan.rootfs, plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/"), mp.count > best.count { best = mp }
+        for (_, mp) in Mounts.table() where mp != plan.rootfs && plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/") && mp.count > best.count {
+            best = mp
         }
         do { try Mounts.mount("", best, "", MountFlags.private) } catch {
             throw RuntimeError("cannot make the rootfs parent mount private: \(error)")
