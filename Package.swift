@@ -44,15 +44,18 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
+        // Shared by the test targets that drive the built binary: where it and spec-fixtures
+        // are, the rootless test user.
+        .target(name: "SkiffTestSupport", path: "Tests/SkiffTestSupport"),
         .testTarget(name: "SkiffSpecTests", dependencies: ["SkiffSpec"]),
         .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffSpec", "SkiffSystem"]),
         // Root integration tests: drive the built binary ($SKIFF_BIN, else .build/release or
         // .build/debug skiff) on spec-fixtures bundles. No dependency on the executable target:
         // it links statically and cannot be linked into a test bundle.
-        .testTarget(name: "SkiffIntegrationTests"),
-        .testTarget(name: "SkiffConformanceTests"),
+        .testTarget(name: "SkiffIntegrationTests", dependencies: ["SkiffTestSupport"]),
+        .testTarget(name: "SkiffConformanceTests", dependencies: ["SkiffTestSupport"]),
         // Root engine tests: podman, containerd (ctr), dockerd and buildah using $SKIFF_BIN as their
         // OCI runtime.
-        .testTarget(name: "SkiffEngineTests"),
+        .testTarget(name: "SkiffEngineTests", dependencies: ["SkiffTestSupport"]),
     ]
 )

@@ -9,39 +9,12 @@
 // SKIFF_FIXTURES (default <package>/spec-fixtures). Root only.
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 enum ConformancePaths {
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let binary: String = {
-        let env = ProcessInfo.processInfo.environment
-        if let bin = env["SKIFF_BIN"], !bin.isEmpty {
-            if bin.hasPrefix("/") { return bin }
-            if bin.contains("/") { return FileManager.default.currentDirectoryPath + "/" + bin }
-            for dir in (env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":") {
-                let candidate = "\(dir)/\(bin)"
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            }
-            return bin
-        }
-        for config in ["release", "debug"] {
-            let candidate = "\(packageRoot)/.build/\(config)/skiff"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "\(packageRoot)/.build/release/skiff"
-    }()
-
-    static let fixtures: String = {
-        if let dir = ProcessInfo.processInfo.environment["SKIFF_FIXTURES"], !dir.isEmpty {
-            return dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
-        }
-        return "\(packageRoot)/spec-fixtures"
-    }()
+    static var binary: String { TestEnvironment.binary }
+    static var fixtures: String { TestEnvironment.fixtures }
 
     static var conformance: String { fixtures + "/conformance" }
     static var rootfs: String { fixtures + "/rootfs" }

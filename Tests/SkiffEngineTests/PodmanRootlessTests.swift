@@ -9,10 +9,11 @@
 // defaults, `--network none` (slirp4netns needs /dev/net/tun, root-only on some hosts).
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 struct RootlessPodman {
-    static let userName = "skiff-rootless"
+    static var userName: String { RootlessTestUser.name }
 
     let dir: String
     let home: String
@@ -21,26 +22,10 @@ struct RootlessPodman {
     let uid: Int
     let gid: Int
 
-    /// Creates the user when missing (same name and ranges as the integration tests use).
-    static func ensureUser() throws -> (uid: Int, gid: Int) {
-        if run(["id", "-u", userName]).status != 0 {
-            let made = run(["useradd", "--no-create-home", "--shell", "/bin/sh", userName])
-            guard made.status == 0 else { throw EngineError("useradd: \(made)") }
-        }
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let r = run(["sh", "-c", "grep -q '^\(userName):' \(file) 2>/dev/null || echo '\(userName):600000:65536' >> \(file)"])
-            guard r.status == 0 else { throw EngineError("\(file): \(r)") }
-        }
-        guard let uid = Int(run(["id", "-u", userName]).out), let gid = Int(run(["id", "-g", userName]).out) else {
-            throw EngineError("cannot read the ids of \(userName)")
-        }
-        return (uid, gid)
-    }
-
     init() throws {
-        let ids = try Self.ensureUser()
-        uid = ids.uid
-        gid = ids.gid
+        let user = try RootlessTestUser.shared.get()
+        uid = user.uid
+        gid = user.gid
         dir = try Scratch.makeDir("rlpod")
         chmod(dir, 0o755)
         home = dir + "/home"

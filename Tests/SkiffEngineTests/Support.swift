@@ -18,58 +18,18 @@
 //   SKIFF_ENGINE_KEEP=1   keep the temp directory and daemon logs after the run (debugging)
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 // MARK: - Locations
 
 enum EnginePaths {
-    /// Package root: three levels above this file (Tests/SkiffEngineTests/Support.swift).
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let skiff: String = {
-        let env = ProcessInfo.processInfo.environment
-        if let bin = env["SKIFF_BIN"], !bin.isEmpty {
-            if bin.hasPrefix("/") { return bin }
-            if bin.contains("/") { return FileManager.default.currentDirectoryPath + "/" + bin }
-            return which(bin) ?? bin
-        }
-        for config in ["release", "debug"] {
-            let candidate = "\(packageRoot)/.build/\(config)/skiff"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "\(packageRoot)/.build/release/skiff"
-    }()
-
-    static let fixtures: String = {
-        if let dir = ProcessInfo.processInfo.environment["SKIFF_FIXTURES"], !dir.isEmpty {
-            return dir.hasPrefix("/") ? dir : FileManager.default.currentDirectoryPath + "/" + dir
-        }
-        return "\(packageRoot)/spec-fixtures"
-    }()
-
+    static var packageRoot: String { TestEnvironment.packageRoot }
+    static var skiff: String { TestEnvironment.binary }
+    static var fixtures: String { TestEnvironment.fixtures }
     static var buildImageScript: String { packageRoot + "/scripts/engines/build-image.sh" }
-
-    /// The PATH the engines run with: the caller's, plus the sbin directories (dockerd,
-    /// containerd and runc helpers live there on Debian).
-    static let searchPath: String = {
-        var dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        for d in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] where !dirs.contains(d) {
-            dirs.append(d)
-        }
-        return dirs.joined(separator: ":")
-    }()
-
-    static func which(_ name: String) -> String? {
-        for dir in searchPath.split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static var searchPath: String { TestEnvironment.searchPath }
+    static func which(_ name: String) -> String? { TestEnvironment.which(name) }
 
     /// Why the engine tests cannot run at all here, or nil.
     static var baseSkipReason: String? {

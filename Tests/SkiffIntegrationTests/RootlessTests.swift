@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 extension Integration {
@@ -7,35 +8,7 @@ extension Integration {
     /// with a config from `skiff spec --rootless`, state under $XDG_RUNTIME_DIR/skiff, no
     /// cgroups unless delegated, id maps beyond the user's own ids through newuidmap/newgidmap.
     @Suite struct Rootless {
-        /// The test user: name, uid, gid and the first id of its /etc/subuid and /etc/subgid range.
-        struct User {
-            var name: String
-            var uid: Int
-            var gid: Int
-            var subStart: Int
-        }
-
-        static let user: Result<User, HarnessError> = {
-            let name = "skiff-rootless"
-            let scratch = NSTemporaryDirectory() + "skiff-rootless-setup-\(getpid())"
-            func sh(_ script: String) -> RunResult {
-                spawn("/bin/sh", ["-c", script], stdoutPath: scratch + ".out", stderrPath: scratch + ".err")
-            }
-            defer { unlink(scratch + ".out"); unlink(scratch + ".err") }
-            if sh("id -u \(name)").status != 0 {
-                let made = sh("useradd --no-create-home --shell /bin/sh \(name)")
-                if made.status != 0 { return .failure(HarnessError("useradd \(name): \(made)")) }
-            }
-            // A subordinate range for newuidmap/newgidmap (useradd adds one only when
-            // login.defs asks for it).
-            for file in ["/etc/subuid", "/etc/subgid"] {
-                let r = sh("grep -q '^\(name):' \(file) 2>/dev/null || echo '\(name):600000:65536' >> \(file)")
-                if r.status != 0 { return .failure(HarnessError("\(file): \(r)")) }
-            }
-            let ids = sh("id -u \(name); id -g \(name); grep '^\(name):' /etc/subuid | head -1 | cut -d: -f2").lines.compactMap { Int($0) }
-            guard ids.count == 3 else { return .failure(HarnessError("cannot read the ids of \(name)")) }
-            return .success(User(name: name, uid: ids[0], gid: ids[1], subStart: ids[2]))
-        }()
+        typealias User = RootlessTestUser
 
         /// A rootless run: the test user's own copy of the binary, an XDG_RUNTIME_DIR and a
         /// bundle it owns (config from `skiff spec --rootless`, rootfs files owned by host root).
@@ -49,7 +22,7 @@ extension Integration {
 
             init() throws {
                 h = try Harness()
-                user = try Rootless.user.get()
+                user = try RootlessTestUser.shared.get()
                 // Its own copy: the build tree may sit below a directory the user cannot enter.
                 binary = h.dir + "/skiff"
                 try FileManager.default.copyItem(atPath: Paths.binary, toPath: binary)
@@ -64,7 +37,7 @@ extension Integration {
                 let cp = h.sh("cp -a '\(Paths.sharedRootfs)' '\(bundle)/rootfs' && chown \(user.uid):\(user.gid) '\(bundle)/rootfs' '\(bundle)/rootfs/tmp'")
                 guard cp.status == 0 else { throw HarnessError("rootfs copy: \(cp)") }
                 let spec = asUser(["spec", "--rootless"], in: bundle)
-                guard spec.status == 0 else { throw HarnessError("skiff spec --rootless as \(user.name): \(spec)") }
+                guard spec.status == 0 else { throw HarnessError("skiff spec --rootless as \(User.name): \(spec)") }
             }
 
             deinit {

@@ -9,46 +9,15 @@
 //   SKIFF_FIXTURES  spec-fixtures/ (default <package root>/spec-fixtures)
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 // MARK: - Locations
 
 enum Paths {
-    /// Package root: three levels above this file (Tests/SkiffIntegrationTests/Support.swift).
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let binary: String = {
-        let env = ProcessInfo.processInfo.environment
-        if let bin = env["SKIFF_BIN"], !bin.isEmpty {
-            if bin.contains("/") { return absolute(bin) }
-            for dir in (env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":") {
-                let candidate = "\(dir)/\(bin)"
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            }
-            return bin
-        }
-        for config in ["release", "debug"] {
-            let candidate = "\(packageRoot)/.build/\(config)/skiff"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return "\(packageRoot)/.build/release/skiff"
-    }()
-
-    static let fixtures: String = {
-        if let dir = ProcessInfo.processInfo.environment["SKIFF_FIXTURES"], !dir.isEmpty { return absolute(dir) }
-        return "\(packageRoot)/spec-fixtures"
-    }()
-
+    static var binary: String { TestEnvironment.binary }
+    static var fixtures: String { TestEnvironment.fixtures }
     static var sharedRootfs: String { fixtures + "/rootfs" }
-
-    static func absolute(_ path: String) -> String {
-        if path.hasPrefix("/") { return path }
-        return FileManager.default.currentDirectoryPath + "/" + path
-    }
 
     /// True when the environment can run the integration tests at all.
     static var ready: Bool {
