@@ -51,11 +51,10 @@ extension Integration {
             }
             try #require(bound == 0)
 
-            setenv("NOTIFY_SOCKET", hostSocket, 1)
-            defer { unsetenv("NOTIFY_SOCKET") }
+            let notify = ["NOTIFY_SOCKET=" + hostSocket]
             let id = h.newID()
-            #expect(h.skiff(args: ["create", "-b", bundle.path, id]).status == 0)
-            let s = h.skiff("start", id)
+            #expect(h.skiff(args: ["create", "-b", bundle.path, id], env: notify).status == 0)
+            let s = h.skiff(args: ["start", id], env: notify)
             #expect(s.status == 0, "\(s)")
             // start waits for READY=1, which the program sends only after this marker.
             #expect(fileExists(markers + "/sending-ready"), "start returned before READY=1")

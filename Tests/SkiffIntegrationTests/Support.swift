@@ -211,11 +211,14 @@ final class Harness {
     }
 
     @discardableResult
-    func skiff(args: [String], globals: [String] = [], stdin: String? = nil, timeout: TimeInterval = 30,
+    /// `env`: extra NAME=value entries for this call only, set through env(1) (never setenv:
+    /// tests run in parallel and every child inherits the test process's environment).
+    func skiff(args: [String], globals: [String] = [], env: [String] = [], stdin: String? = nil, timeout: TimeInterval = 30,
                stdoutPath: String? = nil, stderrPath: String? = nil, extraFds: [Int32] = []) -> RunResult {
         counter += 1
         let out = stdoutPath ?? "\(dir)/out-\(counter)"
-        return spawn(Paths.binary, ["--root", root] + globals + args, stdin: stdin,
+        let command = ["--root", root] + globals + args
+        return spawn(env.isEmpty ? Paths.binary : "/usr/bin/env", env.isEmpty ? command : env + [Paths.binary] + command, stdin: stdin,
                      stdoutPath: out, stderrPath: stderrPath ?? "\(dir)/err-\(counter)", extraFds: extraFds, timeout: timeout)
     }
 
