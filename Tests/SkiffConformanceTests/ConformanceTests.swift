@@ -31,66 +31,6 @@ enum ConformancePaths {
     }
 }
 
-// MARK: - Running a process with a deadline
-
-struct Outcome {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var timedOut = false
-}
-
-/// posix_spawn with stdio on files (a container may keep inherited pipes open), killed at the deadline.
-func runProcess(_ executable: String, _ args: [String], in dir: String, timeout: TimeInterval = 30) -> Outcome {
-    let tag = UUID().uuidString
-    let outPath = "\(dir)/.out-\(tag)", errPath = "\(dir)/.err-\(tag)"
-    defer { unlink(outPath); unlink(errPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-    for fd in open where fd >= 3 { posix_spawn_file_actions_addclose(&actions, fd) }
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attr, &empty)
-    var all = sigset_t()
-    sigfillset(&all)
-    sigdelset(&all, SIGKILL)
-    sigdelset(&all, SIGSTOP)
-    posix_spawnattr_setsigdefault(&attr, &all)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-    let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
-    guard rc == 0 else { return Outcome(status: -1, stdout: "", stderr: "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-    let deadline = Date().addingTimeInterval(timeout)
-    var status: Int32 = 0
-    var timedOut = false
-    while true {
-        let r = waitpid(pid, &status, WNOHANG)
-        if r == pid { break }
-        if r < 0 && errno != EINTR { status = -1; break }
-        if Date() > deadline {
-            timedOut = true
-            kill(pid, SIGKILL)
-            _ = waitpid(pid, &status, 0)
-            break
-        }
-        usleep(2_000)
-    }
-    let signal = status & 0x7f
-    let code: Int32 = status == -1 ? -1 : (signal == 0 ? (status >> 8) & 0xff : 128 + signal)
-    return Outcome(status: code, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "", timedOut: timedOut)
-}
-
 // MARK: - expect.json
 
 /// spec-fixtures/conformance/<name>/expect.json (keys described in spec-fixtures/README.md).
@@ -186,8 +126,8 @@ func runFixture(_ name: String) -> FixtureResult {
     let bundle = dir + "/bundle", root = dir + "/root"
     let id = "conf-\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))-\(name.prefix(40))"
     defer {
-        _ = runProcess(ConformancePaths.binary, ["--root", root, "delete", "--force", id], in: dir, timeout: 20)
-        _ = runProcess("/bin/rm", ["-rf", "--one-file-system", dir], in: "/tmp", timeout: 60)
+        _ = ChildProcess.run(ConformancePaths.binary, ["--root", root, "delete", "--force", id], scratchDirectory: dir, timeout: 20)
+        _ = ChildProcess.run("/bin/rm", ["-rf", "--one-file-system", dir], scratchDirectory: "/tmp", timeout: 60)
     }
     do {
         try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
@@ -196,12 +136,13 @@ func runFixture(_ name: String) -> FixtureResult {
     } catch {
         return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: "setup failed", failures: ["\(name): \(error)"])
     }
-    let cp = runProcess("/bin/cp", ["-al", ConformancePaths.rootfs, bundle + "/rootfs"], in: dir, timeout: 60)
+    let cp = ChildProcess.run("/bin/cp", ["-al", ConformancePaths.rootfs, bundle + "/rootfs"], scratchDirectory: dir, timeout: 60)
     guard cp.status == 0 else {
         return FixtureResult(name: name, feature: expect.feature, expected: expect.summary, observed: "cp -al failed", failures: ["\(name): cp -al: \(cp.stderr)"])
     }
-    func skiff(_ args: [String]) -> Outcome {
-        runProcess(ConformancePaths.binary, ["--root", root] + args, in: dir, timeout: 30)
+    // stdio on files in the fixture's dir (a container may keep inherited pipes open).
+    func skiff(_ args: [String]) -> ProcessResult {
+        ChildProcess.run(ConformancePaths.binary, ["--root", root] + args, scratchDirectory: dir, timeout: 30)
     }
 
     if expect.run {

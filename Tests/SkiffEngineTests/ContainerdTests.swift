@@ -7,6 +7,7 @@
 // ctr's default spec already lowers RLIMIT_NOFILE to 1024.
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 struct ContainerdWorld: EngineWorld {
@@ -15,7 +16,7 @@ struct ContainerdWorld: EngineWorld {
 
     let dir: String
     let namespace: String
-    let daemon: Spawned
+    let daemon: ChildProcess
 
     var socket: String { dir + "/containerd.sock" }
     /// Where the shim keeps skiff's state for this namespace.
@@ -40,10 +41,10 @@ struct ContainerdWorld: EngineWorld {
               address = ""
             """
         try config.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
-        let daemon: Spawned
+        let daemon: ChildProcess
         do {
-            daemon = try Spawned(["containerd", "--config", dir + "/config.toml"],
-                                 stdoutPath: dir + "/containerd.log", stderrPath: dir + "/containerd.log")
+            daemon = try startProcess(["containerd", "--config", dir + "/config.toml"],
+                                      stdoutPath: dir + "/containerd.log", stderrPath: dir + "/containerd.log")
         } catch {
             Scratch.remove(dir)
             throw error

@@ -7,6 +7,7 @@
 // `skiff --root <exec-root>/runtime-runc/moby --log <bundle>/log.json --log-format json …`.
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 struct DockerWorld: EngineWorld {
@@ -14,7 +15,7 @@ struct DockerWorld: EngineWorld {
     static var slot: TaskLocal<DockerWorld?> { $current }
 
     let dir: String
-    let daemon: Spawned
+    let daemon: ChildProcess
     let cgroupParent: String
 
     var host: String { "unix://\(dir)/docker.sock" }
@@ -27,9 +28,9 @@ struct DockerWorld: EngineWorld {
         let cgroupParent = "skiff-eng-docker-\(getpid())"
         try "{}".write(toFile: dir + "/daemon.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir + "/client", withIntermediateDirectories: true)
-        let daemon: Spawned
+        let daemon: ChildProcess
         do {
-            daemon = try Spawned([
+            daemon = try startProcess([
                 "dockerd", "--config-file", dir + "/daemon.json",
                 "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/docker.pid",
                 "-H", "unix://\(dir)/docker.sock",

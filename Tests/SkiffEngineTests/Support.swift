@@ -78,93 +78,25 @@ func shellQuote(_ s: String) -> String {
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// A process started with posix_spawn in its own process group, stdio on files (never pipes:
-/// engines leave daemons such as conmon and shims behind, which may keep inherited fds open).
-final class Spawned: @unchecked Sendable {
-    let pid: pid_t
-    let argv: [String]
-    let stdoutPath: String
-    let stderrPath: String
-    private var exitStatus: Int32?
+/// How the engine tests start a command: `argv[0]` looked up on `EnginePaths.searchPath` (sbin
+/// included) unless it is a path; the test process's environment with that PATH, without
+/// NOTIFY_SOCKET, plus `env`. Engines leave daemons such as conmon and shims behind: the process
+/// gets a process group of its own, killed as a whole at a deadline.
+func startProcess(_ argv: [String], env: [String: String] = [:], stdoutPath: String, stderrPath: String) throws -> ChildProcess {
+    let (executable, environment) = try engineCommand(argv, env: env)
+    return try ChildProcess(executable, Array(argv.dropFirst()), environment: environment,
+                            stdoutPath: stdoutPath, stderrPath: stderrPath, newProcessGroup: true)
+}
 
-    init(_ argv: [String], env: [String: String] = [:], stdinPath: String = "/dev/null",
-         stdoutPath: String, stderrPath: String) throws {
-        self.argv = argv
-        self.stdoutPath = stdoutPath
-        self.stderrPath = stderrPath
-        guard let first = argv.first else { throw EngineError("empty command") }
-        let executable = first.contains("/") ? first : (EnginePaths.which(first) ?? first)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-        for fd in open where fd >= 3 { posix_spawn_file_actions_addclose(&actions, fd) }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        var environment = ProcessInfo.processInfo.environment
-        environment["PATH"] = EnginePaths.searchPath
-        environment.removeValue(forKey: "NOTIFY_SOCKET")
-        for (k, v) in env { environment[k] = v }
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let cargv: [UnsafeMutablePointer<CChar>?] = ([executable] + argv.dropFirst()).map { strdup($0) } + [nil]
-        defer {
-            for p in envp { free(p) }
-            for p in cargv { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, cargv, envp)
-        guard rc == 0 else { throw EngineError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    /// The decoded exit status (128+n for a signal) once the process exited, without blocking.
-    func poll() -> Int32? {
-        if let exitStatus { return exitStatus }
-        var status: Int32 = 0
-        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        let signal = status & 0x7f
-        exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        return exitStatus
-    }
-
-    /// Waits up to `timeout`; then SIGKILLs the process group and reports a timeout.
-    func wait(timeout: TimeInterval) -> (status: Int32, timedOut: Bool) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let s = poll() { return (s, false) }
-            if Date() > deadline {
-                kill(-pid, SIGKILL)
-                kill(pid, SIGKILL)
-                var status: Int32 = 0
-                waitpid(pid, &status, 0)
-                exitStatus = 137
-                return (137, true)
-            }
-            usleep(10_000)
-        }
-    }
-
-    /// SIGTERM the process group, wait up to `grace`, then SIGKILL it.
-    func stop(grace: TimeInterval) {
-        guard poll() == nil else { return }
-        kill(-pid, SIGTERM)
-        kill(pid, SIGTERM)
-        _ = wait(timeout: grace)
-    }
+/// The executable and environment `startProcess` and `run` give `argv`.
+private func engineCommand(_ argv: [String], env: [String: String]) throws -> (executable: String, environment: [String: String]) {
+    guard let first = argv.first else { throw EngineError("empty command") }
+    let executable = first.contains("/") ? first : (EnginePaths.which(first) ?? first)
+    var environment = ProcessInfo.processInfo.environment
+    environment["PATH"] = EnginePaths.searchPath
+    environment.removeValue(forKey: "NOTIFY_SOCKET")
+    for (k, v) in env { environment[k] = v }
+    return (executable, environment)
 }
 
 private let counter = Locked(0)
@@ -181,26 +113,17 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// Runs a command to completion (stdin from `stdin` text, or /dev/null) with a deadline.
+/// Runs a command to completion (stdin from `stdin` text, or /dev/null) with a deadline, as
+/// `startProcess` starts it; its stdio files are made in `workDir` and removed. 127 when it
+/// cannot be started.
 func run(_ argv: [String], env: [String: String] = [:], stdin: String? = nil, timeout: TimeInterval = 60,
          workDir: String = NSTemporaryDirectory()) -> CmdResult {
-    let n = counter.withLock { c -> Int in c += 1; return c }
-    let base = "\(workDir)/.cmd-\(getpid())-\(n)"
-    defer {
-        for suffix in [".in", ".out", ".err"] { unlink(base + suffix) }
-    }
-    var stdinPath = "/dev/null"
-    if let stdin {
-        stdinPath = base + ".in"
-        _ = FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin.utf8))
-    }
     let command = argv.map(shellQuote).joined(separator: " ")
     do {
-        let p = try Spawned(argv, env: env, stdinPath: stdinPath, stdoutPath: base + ".out", stderrPath: base + ".err")
-        let (status, timedOut) = p.wait(timeout: timeout)
-        let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return CmdResult(command: command, status: status, stdout: out, stderr: err, timedOut: timedOut)
+        let (executable, environment) = try engineCommand(argv, env: env)
+        let r = ChildProcess.run(executable, Array(argv.dropFirst()), environment: environment, stdin: stdin,
+                                 scratchDirectory: workDir, newProcessGroup: true, startFailureStatus: 127, timeout: timeout)
+        return CmdResult(command: command, status: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut)
     } catch {
         return CmdResult(command: command, status: 127, stdout: "", stderr: "\(error)")
     }

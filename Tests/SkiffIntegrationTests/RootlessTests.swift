@@ -43,7 +43,8 @@ extension Integration {
             deinit {
                 // Root removes whatever a failed test left (state under the user's XDG dir).
                 for id in ids {
-                    _ = spawn(binary, ["--root", xdg + "/skiff", "delete", "--force", id], stdoutPath: "/dev/null", stderrPath: "/dev/null")
+                    _ = ChildProcess.run(binary, ["--root", xdg + "/skiff", "delete", "--force", id], stdoutPath: "/dev/null",
+                                         stderrPath: "/dev/null")
                 }
             }
 
@@ -59,8 +60,9 @@ extension Integration {
                 let env = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + xdg]
                 let cd = dir.map { ["--", "/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] } ?? ["--"]
                 let path = h.path("user-run")
-                return spawn("/usr/bin/setpriv", ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups"] + cd + env + [binary] + args,
-                             stdoutPath: path + ".out", stderrPath: path + ".err", timeout: timeout)
+                return ChildProcess.run("/usr/bin/setpriv",
+                                        ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups"] + cd + env + [binary] + args,
+                                        stdoutPath: path + ".out", stderrPath: path + ".err", timeout: timeout)
             }
 
             /// Edits the bundle's config.json (root writes it; the user only reads it).

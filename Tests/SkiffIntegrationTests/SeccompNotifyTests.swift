@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SkiffTestSupport
 import Testing
 
 extension Integration {
@@ -25,8 +26,8 @@ extension Integration {
             try writeFile(script, Self.listener)
             let socketPath = h.path("agent.sock")
             let report = h.path("agent.json")
-            let agent = try Child("/usr/bin/python3", [script, socketPath, report],
-                                  stdoutPath: h.path("agent.out"), stderrPath: h.path("agent.err"))
+            let agent = try ChildProcess("/usr/bin/python3", [script, socketPath, report],
+                                         stdoutPath: h.path("agent.out"), stderrPath: h.path("agent.err"))
             defer { if agent.isRunning { kill(agent.pid, SIGKILL); _ = agent.wait(timeout: 5) } }
             #expect(waitUntil { fileExists(socketPath) }, "listener did not start")
             let bundle = try Bundle.make(in: h) { c in
@@ -123,8 +124,8 @@ extension Integration {
             try writeFile(script, SeccompNotify.listener)
             let socketPath = h.path("agent.sock")
             let report = h.path("agent.json")
-            let agent = try Child("/usr/bin/python3", [script, socketPath, report],
-                                  stdoutPath: h.path("agent.out"), stderrPath: h.path("agent.err"))
+            let agent = try ChildProcess("/usr/bin/python3", [script, socketPath, report],
+                                         stdoutPath: h.path("agent.out"), stderrPath: h.path("agent.err"))
             defer { if agent.isRunning { kill(agent.pid, SIGKILL); _ = agent.wait(timeout: 5) } }
             #expect(waitUntil { fileExists(socketPath) })
             let r = try run(h, action: "SCMP_ACT_NOTIFY", flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"], listener: socketPath)

@@ -28,129 +28,10 @@ enum Paths {
 
 // MARK: - Running processes with a deadline
 
-struct RunResult: CustomStringConvertible {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var timedOut = false
-    /// stdout without surrounding whitespace.
-    var out: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-    var err: String { stderr.trimmingCharacters(in: .whitespacesAndNewlines) }
-    var lines: [String] { out.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var description: String { "status=\(status)\(timedOut ? " (TIMED OUT)" : "") stdout=\(stdout.debugDescription) stderr=\(stderr.debugDescription)" }
-}
-
-/// A child started with posix_spawn (not Foundation's Process: we reap it ourselves with
-/// waitpid, so its exit cannot be missed). stdin/stdout/stderr are files, never pipes:
-/// container processes inherit the runtime's stdio and may keep it open long after the
-/// runtime exits. `extraFds` are passed as fds 3, 4, …; every other fd is closed.
-final class Child {
-    let pid: pid_t
-    let stdoutPath: String
-    let stderrPath: String
-    private var result: RunResult?
-    private var exitStatus: Int32?
-
-    init(_ executable: String, _ args: [String], stdinPath: String = "/dev/null", stdoutPath: String, stderrPath: String,
-         extraFds: [Int32] = []) throws {
-        self.stdoutPath = stdoutPath
-        self.stderrPath = stderrPath
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        // Move the extra fds out of the way, close every other fd, then put them in place.
-        let parked = Int32(1000)
-        for (i, fd) in extraFds.enumerated() { posix_spawn_file_actions_adddup2(&actions, fd, parked + Int32(i)) }
-        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) }
-        for fd in open where fd >= 3 && !(parked..<parked + Int32(extraFds.count)).contains(fd) {
-            posix_spawn_file_actions_addclose(&actions, fd)
-        }
-        for i in extraFds.indices {
-            posix_spawn_file_actions_adddup2(&actions, parked + Int32(i), Int32(3 + i))
-            posix_spawn_file_actions_addclose(&actions, parked + Int32(i))
-        }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, argv, environ)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(executable): \(String(cString: strerror(rc)))") }
-        self.pid = pid
-    }
-
-    var isRunning: Bool { result == nil && reap(block: false) == nil }
-
-    /// waitpid once; returns the decoded status (128+n for a signal) once the child exited.
-    private func reap(block: Bool) -> Int32? {
-        if let exitStatus { return exitStatus }
-        var status: Int32 = 0
-        let r = waitpid(pid, &status, block ? 0 : WNOHANG)
-        guard r == pid else { return nil }
-        let signal = status & 0x7f
-        exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        return exitStatus
-    }
-
-    /// Waits until the child exits or `timeout` passes (then SIGKILLs it).
-    @discardableResult
-    func wait(timeout: TimeInterval = 30) -> RunResult {
-        if let result { return result }
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        var status = reap(block: false)
-        while status == nil {
-            if Date() > deadline {
-                timedOut = true
-                kill(pid, SIGKILL)
-                status = reap(block: true)
-                break
-            }
-            usleep(2_000)
-            status = reap(block: false)
-        }
-        let r = RunResult(status: status ?? -1, stdout: readFile(stdoutPath) ?? "", stderr: readFile(stderrPath) ?? "", timedOut: timedOut)
-        result = r
-        return r
-    }
-
-    var stdout: String { readFile(stdoutPath) ?? "" }
-
-    deinit {
-        if result == nil, reap(block: false) == nil { kill(pid, SIGKILL); _ = reap(block: true) }
-    }
-}
-
-typealias Background = Child
-
-/// Runs `executable args` to completion (killed at the deadline).
-func spawn(_ executable: String, _ args: [String], stdin: String? = nil, stdoutPath: String, stderrPath: String,
-           extraFds: [Int32] = [], timeout: TimeInterval = 30) -> RunResult {
-    var stdinPath = "/dev/null"
-    if let stdin {
-        stdinPath = stdoutPath + ".stdin"
-        FileManager.default.createFile(atPath: stdinPath, contents: Data(stdin.utf8))
-    }
-    do {
-        let child = try Child(executable, args, stdinPath: stdinPath, stdoutPath: stdoutPath, stderrPath: stderrPath, extraFds: extraFds)
-        return child.wait(timeout: timeout)
-    } catch {
-        return RunResult(status: -1, stdout: "", stderr: "\(error)")
-    }
-}
+/// Processes are started with SkiffTestSupport's `ChildProcess` (posix_spawn, stdio on files,
+/// a deadline): container processes inherit the runtime's stdio and may keep it open long
+/// after the runtime exits.
+typealias RunResult = ProcessResult
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 @discardableResult
@@ -173,7 +54,7 @@ final class Harness {
     let root: String
     private var counter = 0
     private var ids: [String] = []
-    private var backgrounds: [Background] = []
+    private var backgrounds: [ChildProcess] = []
     private var cleaned = false
 
     init() throws {
@@ -218,21 +99,22 @@ final class Harness {
         counter += 1
         let out = stdoutPath ?? "\(dir)/out-\(counter)"
         let command = ["--root", root] + globals + args
-        return spawn(env.isEmpty ? Paths.binary : "/usr/bin/env", env.isEmpty ? command : env + [Paths.binary] + command, stdin: stdin,
-                     stdoutPath: out, stderrPath: stderrPath ?? "\(dir)/err-\(counter)", extraFds: extraFds, timeout: timeout)
+        return ChildProcess.run(env.isEmpty ? Paths.binary : "/usr/bin/env", env.isEmpty ? command : env + [Paths.binary] + command,
+                                stdin: stdin, stdoutPath: out, stderrPath: stderrPath ?? "\(dir)/err-\(counter)", extraFds: extraFds,
+                                timeout: timeout)
     }
 
     /// Starts `skiff --root <root> args…` in the background; waited for (or killed) at teardown.
-    func background(_ args: [String], globals: [String] = []) -> Background {
+    func background(_ args: [String], globals: [String] = []) -> ChildProcess {
         counter += 1
         do {
-            let b = try Child(Paths.binary, ["--root", root] + globals + args,
-                                   stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
+            let b = try ChildProcess(Paths.binary, ["--root", root] + globals + args,
+                                     stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
             backgrounds.append(b)
             return b
         } catch {
             Issue.record("cannot start skiff in the background: \(error)")
-            return try! Child("/bin/true", [], stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
+            return try! ChildProcess("/bin/true", [], stdoutPath: "\(dir)/bg-out-\(counter)", stderrPath: "\(dir)/bg-err-\(counter)")
         }
     }
 
@@ -240,8 +122,8 @@ final class Harness {
     @discardableResult
     func sh(_ script: String, timeout: TimeInterval = 30) -> RunResult {
         counter += 1
-        return spawn("/bin/sh", ["-c", script], stdoutPath: "\(dir)/sh-out-\(counter)",
-                     stderrPath: "\(dir)/sh-err-\(counter)", timeout: timeout)
+        return ChildProcess.run("/bin/sh", ["-c", script], stdoutPath: "\(dir)/sh-out-\(counter)",
+                                stderrPath: "\(dir)/sh-err-\(counter)", timeout: timeout)
     }
 
     /// `run -b bundle id` (attached), the usual way to run a short command in a container.
@@ -297,7 +179,8 @@ final class Harness {
             umount2(mount, Int32(MNT_DETACH))
         }
         // 4. Remove the temp dir, never crossing into another file system.
-        _ = spawn("/bin/rm", ["-rf", "--one-file-system", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null", timeout: 60)
+        _ = ChildProcess.run("/bin/rm", ["-rf", "--one-file-system", dir], stdoutPath: "/dev/null", stderrPath: "/dev/null",
+                             timeout: 60)
         if FileManager.default.fileExists(atPath: dir) {
             Issue.record("could not remove \(dir) (mounts left: \(mountPoints(under: dir)))")
         }
@@ -430,8 +313,8 @@ struct Bundle {
             config["root.path"] = rootfs
         case .hardlink, .copy:
             rootfs = path + "/rootfs"
-            let r = spawn("/bin/cp", [mode == .copy ? "-a" : "-al", Paths.sharedRootfs, rootfs],
-                          stdoutPath: path + "/.cp-out", stderrPath: path + "/.cp-err", timeout: 60)
+            let r = ChildProcess.run("/bin/cp", [mode == .copy ? "-a" : "-al", Paths.sharedRootfs, rootfs],
+                                     stdoutPath: path + "/.cp-out", stderrPath: path + "/.cp-err", timeout: 60)
             try? FileManager.default.removeItem(atPath: path + "/.cp-out")
             try? FileManager.default.removeItem(atPath: path + "/.cp-err")
             guard r.status == 0 else { throw HarnessError("cp rootfs failed: \(r)") }
