@@ -198,6 +198,19 @@ public enum CollectionDecoding {
         return result
     }
 
+    /// An object of strings as a list, in document order: for the few keys of state.json,
+    /// where a `[String: String]` would cost its type's first use (a scan of the Swift
+    /// runtime's conformance records, ~80k instructions) on every command.
+    public static func keyValues(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [KeyValue] {
+        guard case .object(let object) = value else { throw mismatch("object", value, path) }
+        var result: [KeyValue] = []
+        result.reserveCapacity(object.count)
+        for (key, item) in object.members {
+            result.append(KeyValue(key: key, value: try ScalarDecoding.string(item, .key(path, key))))
+        }
+        return result
+    }
+
     public static func stringMap(_ value: JSONValue, _ path: ValuePath) throws(DecodingError) -> [String: String] {
         guard case .object(let object) = value else { throw mismatch("object", value, path) }
         var result: [String: String] = [:]
@@ -279,6 +292,12 @@ public enum CollectionEncoding {
     public static func stringMap(_ values: [String: String]) -> JSONValue {
         map(values) { .string($0) }
     }
+
+    /// `keyValues` written back: keys sorted bytewise, like `stringMap`.
+    public static func keyValues(_ pairs: [KeyValue]) -> JSONValue {
+        let sorted = pairs.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        return .object(JSONObject(uniqueKeys: sorted.map(\.key), values: sorted.map { .string($0.value) }))
+    }
 }
 
 // MARK: - OCIState (custom Codable: defaults when decoding, annotations only when non-empty)
@@ -339,5 +358,15 @@ enum DirectCoding {
         if T.self == Process.self, let process = value as? Process { return process.json }
         if T.self == LinuxResources.self, let resources = value as? LinuxResources { return resources.json }
         return nil
+    }
+}
+
+/// One member of a JSON object of strings (`CollectionDecoding.keyValues`).
+public struct KeyValue: Equatable, Sendable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
     }
 }

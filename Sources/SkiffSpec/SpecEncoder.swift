@@ -14,6 +14,17 @@ public struct SpecEncoder {
         encode(value, indentString: indent.map { String(repeating: " ", count: $0) })
     }
 
+    /// The documents skiff prints on every call, converted directly: the generic route asks
+    /// `DirectCoding` by comparing metatypes, and each comparison instantiates a type such as
+    /// `[String: String]` (a scan of the runtime's conformance records).
+    public static func encode(_ value: OCIState, indent: Int? = nil) -> String {
+        value.json.serialized(indentString: indent.map { String(repeating: " ", count: $0) })
+    }
+
+    public static func encode(_ value: [OCIState], indent: Int? = nil) -> String {
+        CollectionEncoding.array(value) { $0.json }.serialized(indentString: indent.map { String(repeating: " ", count: $0) })
+    }
+
     /// Like `encode(_:indent:)` with an arbitrary indent unit (`runc spec` indents with "\t").
     public static func encode<T: Encodable>(_ value: T, indentString: String?) -> String {
         do {

@@ -4,6 +4,12 @@
 // here fails there.
 
 extension Spec {
+    /// Only the hooks of a config document (nil when it has none), without decoding the rest.
+    public static func hooks(in document: JSONValue) throws(DecodingError) -> Hooks? {
+        guard let value = document["hooks"], value != .null else { return nil }
+        return try Hooks(json: value, at: .key(.root([]), "hooks"))
+    }
+
     public init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
         let o = try ObjectDecoding(value, path)
         let _ociVersion = try o.string("ociVersion")

@@ -30,6 +30,12 @@ public enum FileSystem {
     /// Writes via a temporary file in the same directory and rename(2), so readers see the
     /// old or the new contents, never a torn file.
     public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) {
+        try writeStaged(path, bytes, mode: mode).commit()
+    }
+
+    /// The first half of `writeAtomic`: the temporary file, written; `commit` renames it into
+    /// place. Lets a caller write while it waits for something else and publish later.
+    public static func writeStaged(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(SystemError) -> StagedFile {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -43,11 +49,22 @@ public enum FileSystem {
             throw SystemError("write", temp, errno: error.errno)
         }
         fd.close()
-        if Glibc.rename(temp, path) != 0 {
-            let e = currentErrno()
-            unlink(temp)
-            throw SystemError("rename", path, errno: e)
+        return StagedFile(temp: temp, path: path)
+    }
+
+    public struct StagedFile: Sendable {
+        let temp: String
+        public let path: String
+
+        public func commit() throws(SystemError) {
+            if Glibc.rename(temp, path) != 0 {
+                let e = currentErrno()
+                unlink(temp)
+                throw SystemError("rename", path, errno: e)
+            }
         }
+
+        public func discard() { unlink(temp) }
     }
 
     public static func exists(_ path: String) -> Bool {
@@ -79,6 +96,12 @@ public enum FileSystem {
     /// mkdir -p on the host side (never used for paths inside a container rootfs).
     public static func mkdirAll(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if isDirectory(path) { return }
+        try makeMissing(path, mode: mode)
+    }
+
+    /// mkdir -p for a path that usually does not exist yet but whose parent does (a new
+    /// cgroup): one mkdir(2), no stat first. An existing directory is fine.
+    public static func createDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         try makeMissing(path, mode: mode)
     }
 

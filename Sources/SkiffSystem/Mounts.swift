@@ -208,6 +208,22 @@ public struct RootFS: Sendable {
 
     private func mkdirAll(_ inner: String, mode: mode_t, depth: Int) throws(SystemError) -> FD {
         if depth > 40 { throw SystemError("mkdirat", path + inner, errno: ELOOP) }
+        // Usually the directory exists (one openat2), or only its last component is missing.
+        if let existing = try? open(inner, O_PATH | O_DIRECTORY) { return existing }
+        let (parent, name) = Self.split(inner)
+        if parent != inner, let dir = try? open(parent, O_PATH | O_DIRECTORY) {
+            defer { dir.close() }
+            if Glibc.mkdirat(dir.raw, name, mode) == 0 || currentErrno() == EEXIST,
+               let made = try? open(inner, O_PATH | O_DIRECTORY) {
+                return made
+            }
+        }
+        return try mkdirAllWalk(inner, mode: mode, depth: depth)
+    }
+
+    /// Component by component from the root: creates every missing one, follows dangling
+    /// symlinks inside the rootfs.
+    private func mkdirAllWalk(_ inner: String, mode: mode_t, depth: Int) throws(SystemError) -> FD {
         let comps = Self.relative(inner).split(separator: "/").map(String.init).filter { $0 != "." }
         var current = try open("/", O_PATH | O_DIRECTORY)
         var prefix = ""

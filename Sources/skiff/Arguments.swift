@@ -8,14 +8,22 @@ struct FlagSpec {
     var name: String { names[0] }
 }
 
+struct FlagValue {
+    var name: String
+    var value: String
+}
+
 struct ParsedArguments {
-    var values: [String: [String]] = [:]
+    /// Flag values in command-line order, each under its canonical name. A list, not a
+    /// `[String: [String]]`: a handful of flags, and that dictionary type's first use costs
+    /// every invocation a scan of the runtime's conformance records (~120k instructions).
+    var values: [FlagValue] = []
     var positionals: [String] = []
 
-    func string(_ name: String) -> String? { values[name]?.last }
-    func strings(_ name: String) -> [String] { values[name] ?? [] }
+    func string(_ name: String) -> String? { values.last(where: { $0.name == name })?.value }
+    func strings(_ name: String) -> [String] { values.filter { $0.name == name }.map(\.value) }
     func bool(_ name: String) -> Bool {
-        guard let v = values[name]?.last else { return false }
+        guard let v = string(name) else { return false }
         return v != "false" && v != "0"
     }
     func int(_ name: String) throws(UsageError) -> Int? {
@@ -66,13 +74,13 @@ enum ArgumentParser {
                 } else {
                     throw UsageError("flag needs an argument: -\(name)")
                 }
-                result.values[spec.name, default: []].append(value)
+                result.values.append(FlagValue(name: spec.name, value: value))
             } else {
                 let value = inline ?? "true"
                 guard ["true", "false", "1", "0"].contains(value) else {
                     throw UsageError("invalid boolean value \"\(value)\" for -\(name)")
                 }
-                result.values[spec.name, default: []].append(value)
+                result.values.append(FlagValue(name: spec.name, value: value))
             }
         }
         return result

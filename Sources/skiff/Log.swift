@@ -49,8 +49,11 @@ struct Logger {
         if let file { try? file.write(line(level: "warning", message)) } else { Output.stderr(line(level: "warning", message)) }
     }
 
-    func debugLog(_ message: String) {
+    /// The message is built only when debugging (an eager `argv.joined` cost every command a
+    /// conformance lookup).
+    func debugLog(_ message: @autoclosure () -> String) {
         guard debug else { return }
+        let message = message()
         if let file { try? file.write(line(level: "debug", message)) } else { Output.stderr(line(level: "debug", message)) }
     }
 

@@ -164,6 +164,19 @@ extension Integration {
             Self.expectRejected(h, r, id: id, mentioning: ["console-socket"])
         }
 
+        /// A limit the host refuses is written after init was cloned (the parent sets up the
+        /// cgroups while init makes its network namespace): init, the cgroup directories in
+        /// every hierarchy and the state dir must all go.
+        @Test func limitRefusedAfterClone() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { $0["linux.resources.cpu.cpus"] = "1023" }
+            let id = h.newID()
+            for verb in ["create", "run"] {
+                let r = h.skiff(verb, "-b", bundle.path, id)
+                Self.expectRejected(h, r, id: id, mentioning: ["linux.resources.cpu.cpus"])
+            }
+        }
+
         @Test func mountSourceMissing() throws {
             let h = try Harness()
             let missing = h.dir + "/no-such-source"

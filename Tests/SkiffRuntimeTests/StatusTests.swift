@@ -39,16 +39,24 @@ import Testing
             cgroupParents: parents, hostRootfsBelow: below)
     }
 
-    /// The direct conversion writes what Codable wrote (old state files stay readable, new
-    /// ones readable by an older skiff) and reads it back whole.
+    /// The direct conversion writes the keys the Codable form wrote, in its order (old state
+    /// files stay readable, new ones readable by an older skiff), and reads it back whole.
     @Test(arguments: [(nil, nil), (["/sys/fs/cgroup/cpu/x"], -1)] as [([String]?, Int?)])
     func directConversionMatchesCodable(parents: [String]?, below: Int?) throws {
         let state = Self.sample(parents: parents, below: below)
         let direct = state.json.serialized(indentString: nil)
-        #expect(direct == SpecEncoder.encode(state))
+        guard case .object(let object) = try JSONValue.parse(Array(direct.utf8)) else {
+            Issue.record("state.json is not an object")
+            return
+        }
+        #expect(object.keys == ["id", "initPid", "initStartTime", "created", "bundle", "rootfs", "config", "cgroupPaths",
+                                "namespacePaths", "privatePidNamespace", "noPivot", "noNewKeyring", "systemdCgroup", "owner"]
+                               + (parents == nil ? [] : ["cgroupParents"]) + (below == nil ? [] : ["hostRootfsBelow"]))
+        #expect(object["config"] == Spec.defaultSpec().json && object["namespacePaths"] == .object(JSONObject(
+            [("mount", .string("/proc/4242/ns/mnt")), ("pid", .string("/proc/4242/ns/pid"))])))
         let back = try StoredState(json: try JSONValue.parse(Array(direct.utf8)), at: .root([]))
-        #expect(SpecEncoder.encode(back) == direct)
-        #expect(back.config == state.config && back.namespacePaths == state.namespacePaths && back.hostRootfsBelow == below)
+        #expect(back.json.serialized(indentString: nil) == direct)
+        #expect(try back.config() == state.config() && back.namespacePaths == state.namespacePaths && back.hostRootfsBelow == below)
     }
 
     @Test func corruptStateNamesTheFileAndField() throws {

@@ -28,51 +28,98 @@ public struct CgroupLayout: Equatable, Sendable {
     }
 
     /// Pure: builds the layout from /proc/self/mountinfo and /proc/self/cgroup text. Works on
-    /// bytes (a Character split costs ~2M instructions per create). A hierarchy mounted more
+    /// bytes (a Character split costs ~2M instructions per create), with lists instead of sets
+    /// and dictionaries (a Set<String>'s first use costs a scan of the runtime's conformance
+    /// records, ~100k instructions). A hierarchy mounted more
     /// than once (binds, e.g. the cgroup mounts of a container without its own mount namespace
     /// under its rootfs) counts once: the first, oldest mount, which is the host's own.
     public static func parse(mountinfo: String, procCgroup: String) -> CgroupLayout {
-        func text(_ bytes: Substring.UTF8View) -> String { String(decoding: bytes, as: UTF8.self) }
-        func equals(_ bytes: Substring.UTF8View, _ literal: StaticString) -> Bool {
-            bytes.elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        var mountinfo = mountinfo, procCgroup = procCgroup
+        return procCgroup.withUTF8 { cgroup in mountinfo.withUTF8 { parse(mountinfo: $0, procCgroup: cgroup) } }
+    }
+
+    /// A field of a line: bytes [start, end) of the text.
+    private struct Span {
+        var start: Int
+        var end: Int
+        var isEmpty: Bool { start == end }
+    }
+
+    /// Splits [from, to) of `text` at `separator` into `out` (cleared first).
+    private static func split(_ text: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ separator: UInt8,
+                              into out: inout [Span], omittingEmpty: Bool = true) {
+        out.removeAll(keepingCapacity: true)
+        var i = from, start = from
+        while i <= to {
+            if i == to || text[i] == separator {
+                if !omittingEmpty || i > start { out.append(Span(start: start, end: i)) }
+                start = i + 1
+            }
+            i += 1
         }
-        var own: [String: String] = [:]  // controller (as in /proc/self/cgroup) → path
+    }
+
+    private static func parse(mountinfo m: UnsafeBufferPointer<UInt8>, procCgroup cg: UnsafeBufferPointer<UInt8>) -> CgroupLayout {
+        func text(_ buffer: UnsafeBufferPointer<UInt8>, _ span: Span) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: buffer[span.start..<span.end]), as: UTF8.self)
+        }
+        func equals(_ buffer: UnsafeBufferPointer<UInt8>, _ span: Span, _ literal: StaticString) -> Bool {
+            span.end - span.start == literal.utf8CodeUnitCount
+                && memcmp(buffer.baseAddress! + span.start, literal.utf8Start, literal.utf8CodeUnitCount) == 0
+        }
+        var own: [(controller: String, path: String)] = []  // as in /proc/self/cgroup
         var ownV2 = "/"
-        for line in procCgroup.utf8.split(separator: UInt8(ascii: "\n")) {
-            let parts = line.split(separator: UInt8(ascii: ":"), maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            let path = text(parts[2])
-            if equals(parts[0], "0") && parts[1].isEmpty { ownV2 = path; continue }
-            for name in parts[1].split(separator: UInt8(ascii: ",")) { own[text(name)] = path }
+        var lines: [Span] = [], parts: [Span] = [], names: [Span] = []
+        if cg.count > 0 { split(cg, 0, cg.count, UInt8(ascii: "\n"), into: &lines) }
+        for line in lines {
+            // hierarchy-id:controllers:path (the path may hold ':')
+            guard let c1 = (line.start..<line.end).first(where: { cg[$0] == UInt8(ascii: ":") }),
+                  let c2 = (c1 + 1..<line.end).first(where: { cg[$0] == UInt8(ascii: ":") }) else { continue }
+            let path = text(cg, Span(start: c2 + 1, end: line.end))
+            if equals(cg, Span(start: line.start, end: c1), "0") && c2 == c1 + 1 { ownV2 = path; continue }
+            split(cg, c1 + 1, c2, UInt8(ascii: ","), into: &names)
+            for name in names { own.append((text(cg, name), path)) }
         }
-        let ignored: Set<String> = ["rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children",
-                                    "xattr", "noprefix", "cpuset_v2_mode"]
+        let ignored = ["rw", "ro", "relatime", "noatime", "nosuid", "nodev", "noexec", "clone_children",
+                       "xattr", "noprefix", "cpuset_v2_mode"]
         var result: [CgroupHierarchy] = []
-        var seen = Set<[String]>()
         var haveV2 = false
-        for line in mountinfo.utf8.split(separator: UInt8(ascii: "\n")) {
+        lines.removeAll(keepingCapacity: true)
+        if m.count > 0 { split(m, 0, m.count, UInt8(ascii: "\n"), into: &lines) }
+        for line in lines {
             // id parent major:minor root mount-point options [optional…] - fstype source super-options
-            let fields = line.split(separator: UInt8(ascii: " "))
-            guard let dash = fields.firstIndex(where: { equals($0, "-") }), dash >= 5, fields.count >= dash + 4 else { continue }
-            let fstype = fields[dash + 1]
-            if equals(fstype, "cgroup2") {
+            split(m, line.start, line.end, UInt8(ascii: " "), into: &parts)
+            guard let dash = parts.firstIndex(where: { equals(m, $0, "-") }), dash >= 5, parts.count >= dash + 4 else { continue }
+            let fstype = parts[dash + 1]
+            if equals(m, fstype, "cgroup2") {
                 if haveV2 { continue }
                 haveV2 = true
-                result.append(CgroupHierarchy(mountPoint: Mounts.unescapeMountinfo(text(fields[4])), controllers: [], isV2: true, ownPath: ownV2))
-            } else if equals(fstype, "cgroup") {
+                result.append(CgroupHierarchy(mountPoint: Mounts.unescapeMountinfo(text(m, parts[4])), controllers: [], isV2: true, ownPath: ownV2))
+            } else if equals(m, fstype, "cgroup") {
                 var controllers: [String] = []
-                for option in fields[dash + 3].split(separator: UInt8(ascii: ",")) {
-                    let name = text(option)
+                split(m, parts[dash + 3].start, parts[dash + 3].end, UInt8(ascii: ","), into: &names)
+                for option in names {
+                    let name = text(m, option)
                     if name.hasPrefix("name=") || (!ignored.contains(name) && !name.utf8.contains(UInt8(ascii: "="))) {
                         controllers.append(name)
                     }
                 }
-                guard seen.insert(controllers).inserted else { continue }
-                let path = controllers.lazy.compactMap { own[$0] }.first ?? "/"
-                result.append(CgroupHierarchy(mountPoint: Mounts.unescapeMountinfo(text(fields[4])), controllers: controllers, isV2: false, ownPath: path))
+                if result.contains(where: { !$0.isV2 && $0.controllers == controllers }) { continue }
+                let path = controllers.lazy.compactMap { c in own.first { $0.controller == c }?.path }.first ?? "/"
+                result.append(CgroupHierarchy(mountPoint: Mounts.unescapeMountinfo(text(m, parts[4])), controllers: controllers, isV2: false, ownPath: path))
             }
         }
         return CgroupLayout(hierarchies: result)
+    }
+
+    /// The hierarchy whose mount holds `path`.
+    /// (Mount points come from mountinfo: absolute and clean.)
+    public func hierarchy(of path: String) -> CgroupHierarchy? {
+        hierarchies.first { h in
+            let mount = h.mountPoint
+            guard path.hasPrefix(mount) else { return false }
+            return path.utf8.count == mount.utf8.count || mount == "/" || path.utf8.dropFirst(mount.utf8.count).first == UInt8(ascii: "/")
+        }
     }
 
     public static func host() -> CgroupLayout {
@@ -113,6 +160,29 @@ public enum Cgroups {
         } else {
             if isV2(path) { enableControllers(above: path) }
             try FileSystem.mkdirAll(path)
+        }
+    }
+
+    /// `create` for directories of known hierarchies (`Placement`): no probing of the
+    /// hierarchy type. v1 directories without cpuset are one mkdir(2) when the parent exists.
+    public static func create(_ placement: Placement, layout: CgroupLayout, v2: Bool) throws(RuntimeError) {
+        do {
+            if v2 {
+                if let dir = placement.v2Directory {
+                    enableControllers(above: dir)
+                    try FileSystem.mkdirAll(dir)
+                }
+                return
+            }
+            for path in placement.childJoins {
+                if layout.hierarchy(of: path)?.controllers.contains("cpuset") ?? isCpuset(path) {
+                    try createCpuset(path)
+                } else {
+                    try FileSystem.createDirectories(path)
+                }
+            }
+        } catch {
+            throw RuntimeError("cannot create cgroup: \(error)")
         }
     }
 
@@ -241,7 +311,7 @@ public enum Cgroups {
     /// Removes the directories and every cgroup nested under them, deepest first. Retries
     /// briefly while the last processes are still exiting. Then removes the `createdParents`
     /// (from `missingParents`) and what lies between them and the paths, where empty.
-    public static func destroy(_ paths: [String], createdParents: [String] = []) throws(RuntimeError) {
+    public static func destroy(_ paths: [String], createdParents: [String] = [], attempts: Int = 50) throws(RuntimeError) {
         defer {
             for path in paths {
                 var dir = parentOf(path)
@@ -252,14 +322,14 @@ public enum Cgroups {
         }
         var failure: SystemError?
         for path in paths {
-            for attempt in 0..<50 {
+            for attempt in 0..<attempts {
                 do {
                     try removeTree(path)
                     failure = nil
                     break
                 } catch {
                     failure = error
-                    if error.errno != EBUSY { break }
+                    if error.errno != EBUSY || attempt == attempts - 1 { break }
                     Clock.sleep(milliseconds: attempt < 10 ? 2 : 20)
                 }
             }
@@ -310,6 +380,21 @@ extension Cgroups {
         public var childJoins: [String]
     }
 
+    /// Pure: the placement of directories of `layout`'s hierarchies (they need not exist yet).
+    public static func placement(_ paths: [String], layout: CgroupLayout) -> Placement {
+        var v2: String? = nil
+        var joins: [String] = []
+        for path in paths {
+            if v2 == nil, layout.hierarchy(of: path)?.isV2 == true {
+                v2 = path
+            } else {
+                joins.append(path)
+            }
+        }
+        return Placement(v2Directory: v2, childJoins: joins)
+    }
+
+    /// The placement of existing directories, by their files.
     public static func placement(_ paths: [String]) -> Placement {
         var v2: String? = nil
         var joins: [String] = []
@@ -327,7 +412,13 @@ extension Cgroups {
     /// kernel can (clone3); returns the pid (0 in the child) and what the child must join
     /// itself with `joinSelf`.
     public static func clone(flags: UInt64, into paths: [String]) throws(SystemError) -> (pid: pid_t, childJoins: [String]) {
-        var placement = placement(paths)
+        try clone(flags: flags, placement: placement(paths))
+    }
+
+    /// As above, for a placement whose cgroup2 directory exists (the v1 ones need not yet:
+    /// the child joins them when told to go on).
+    public static func clone(flags: UInt64, placement: Placement) throws(SystemError) -> (pid: pid_t, childJoins: [String]) {
+        var placement = placement
         let v2Dir = placement.v2Directory.flatMap { try? FileSystem.open($0, O_RDONLY | O_DIRECTORY) }
         defer { v2Dir?.close() }
         do {
@@ -345,9 +436,9 @@ extension Cgroups {
     public static func joinSelf(_ paths: [String]) throws(RuntimeError) {
         for path in paths {
             do {
-                if FileSystem.exists(path + "/tasks") {
-                    try FileSystem.writeExisting(path + "/tasks", "0")
-                } else {
+                // v1 `tasks` (no global lock for a thread moving itself); cgroup2 has none.
+                do { try FileSystem.writeExisting(path + "/tasks", "0") } catch {
+                    guard error.errno == ENOENT else { throw error }
                     try FileSystem.writeExisting(path + "/cgroup.procs", "0")
                 }
             } catch {

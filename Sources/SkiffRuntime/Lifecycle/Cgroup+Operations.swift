@@ -28,11 +28,13 @@ extension Container {
         let lock = try store.lock(id)
         defer { lock.close() }
         if status == .stopped { throw RuntimeError("container not running") }
-        let merged = (state.config.linux?.resources ?? LinuxResources()).merging(resources)
+        var config = try state.config()
+        let merged = (config.linux?.resources ?? LinuxResources()).merging(resources)
         try Cgroups.apply(resources: merged, paths: state.cgroupPaths, layout: CgroupLayout.host(),
                           context: "update", skipDevices: true)
-        if state.config.linux == nil { state.config.linux = Linux() }
-        state.config.linux?.resources = merged
+        if config.linux == nil { config.linux = Linux() }
+        config.linux?.resources = merged
+        state.setConfig(config)
         try store.save(state)
     }
 

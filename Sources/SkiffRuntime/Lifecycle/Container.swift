@@ -60,7 +60,7 @@ public struct Container: Sendable {
     /// The OCI state document, as `state` prints it.
     public func ociState(status: ContainerStatus? = nil) -> OCIState {
         let status = status ?? self.status
-        let annotations = state.config.annotations ?? [:]
+        let annotations = state.annotations ?? [:]
         return OCIState(
             ociVersion: SpecVersion.current,
             id: id,

@@ -157,13 +157,20 @@ extension Container {
         var cgroupPaths = cgroupPaths
         let missingParents = Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
         cleanup.cgroupParents = missingParents
+        let placement: Cgroups.Placement
         if runtime.rootless {
+            // Which cgroups can be made decides the container's cgroup mounts (the rootfs plan
+            // init inherits), so here everything is done before clone.
             cgroupPaths = try rootlessCgroups(cgroupPaths, spec: spec, rootfs: &rootfs, cleanup: &cleanup)
+            placement = Cgroups.placement(cgroupPaths, layout: rootfs.layout)
         } else {
             // Before create: a failure halfway must remove what was made.
             cleanup.cgroupPaths = cgroupPaths
-            try Cgroups.create(cgroupPaths)
-            try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
+            // Only the cgroup2 directory must exist at clone (CLONE_INTO_CGROUP). The v1 ones
+            // and every limit are done by the parent after clone, while init makes its network
+            // namespace (below); init joins them when told to go on.
+            placement = Cgroups.placement(cgroupPaths, layout: rootfs.layout)
+            try Cgroups.create(placement, layout: rootfs.layout, v2: true)
         }
 
         try rootfs.prepareIDMappedTrees()
@@ -187,9 +194,12 @@ extension Container {
         // parent for its children only; it switches back right after clone.
         let restore = try ParentNamespaces.enter(parentJoins, newTime: namespaces.newTime,
                                                  offsets: spec.linux?.timeOffsets)
+        // A new network namespace costs the kernel ~0.7 ms: init makes it itself, first thing,
+        // while the parent sets up the cgroups (same owner: init's user namespace).
+        let netByInit = namespaces.cloneFlags & ProcessControl.newNet
         let cloned: (pid: pid_t, childJoins: [String])
         do {
-            cloned = try Cgroups.clone(flags: namespaces.cloneFlags, into: cgroupPaths)
+            cloned = try Cgroups.clone(flags: namespaces.cloneFlags & ~netByInit, placement: placement)
         } catch {
             restore.back()
             childEnd.close()
@@ -203,14 +213,29 @@ extension Container {
                 id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
                 channel: SyncChannel(fd: childEnd), fifo: fifo,
                 consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds,
-                seccomp: seccomp, cgroupJoins: cloned.childJoins))
+                seccomp: seccomp, cgroupJoins: cloned.childJoins, unshareFirst: netByInit))
         }
         restore.back()
         childEnd.close()
         let pid = cloned.pid
         cleanup.initPid = pid
         let channel = SyncChannel(fd: parentEnd)
+        // A failure init reported before it read .go (its network namespace, say) is the
+        // error to show, not the broken pipe of sending to it.
+        func initGone(_ error: RuntimeError) -> RuntimeError {
+            if case .failed(let text)? = try? channel.receive() { return RuntimeError("unable to start container process: \(text)") }
+            return error
+        }
 
+        if !runtime.rootless {
+            try Cgroups.create(placement, layout: rootfs.layout, v2: false)
+        }
+        // Init joins the v1 cgroups while the limits are written (it runs only skiff's code
+        // until .go, and a cpuset directory has its cpus and mems from create).
+        do { try channel.send(.join) } catch { throw initGone(error) }
+        if !runtime.rootless {
+            try Cgroups.apply(resources: spec.linux?.resources, paths: cgroupPaths, layout: rootfs.layout)
+        }
         if namespaces.newUser {
             // Written by the parent, between clone and init going on (init waits for .go).
             try IDMaps.write(pid: pid, uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [])
@@ -221,7 +246,7 @@ extension Container {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
             }
         }
-        try channel.send(.go)
+        do { try channel.send(.go) } catch { throw initGone(error) }
 
         guard let start = ProcessControl.startTime(of: pid) else {
             throw RuntimeError("container init exited before it was set up")
@@ -238,6 +263,8 @@ extension Container {
             if let name = NamespacePlan.procNames[type] { state.namespacePaths[type] = "/proc/\(pid)/ns/\(name)" }
         }
         let container = Container(store: store, state: state)
+        // Written now, while init mounts; published (renamed into place) once init is ready.
+        let staged = try store.stage(state)
 
         func initFailed(_ message: String?) -> RuntimeError {
             RuntimeError("unable to start container process: \(message ?? "container init exited unexpectedly")")
@@ -266,7 +293,7 @@ extension Container {
             }
         }
 
-        try store.save(state)
+        do { try staged.commit() } catch { throw RuntimeError("\(error)") }
         if let pidFile {
             do {
                 try FileSystem.writeAtomic(pidFile, Array("\(pid)".utf8), mode: 0o644)

@@ -17,7 +17,7 @@ extension Container {
     /// process as the base, with runc's overrides.
     public func execProcess(args: [String], cwd: String?, env: [String], user: String?, additionalGids: [UInt32],
                             caps: [String], noNewPrivs: Bool, tty: Bool) throws(RuntimeError) -> Process {
-        guard var p = state.config.process else { throw RuntimeError("container has no process in its config") }
+        guard var p = try state.config().process else { throw RuntimeError("container has no process in its config") }
         p.args = args
         p.terminal = tty
         p.consoleSize = nil
@@ -54,12 +54,13 @@ extension Container {
         case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
         default: break
         }
-        var plan = try ProcessPlan(process: options.process, linux: state.config.linux, field: "process")
+        let config = try state.config()
+        var plan = try ProcessPlan(process: options.process, linux: config.linux, field: "process")
         for warning in plan.dropUngrantableCapabilities() { writeStderr("skiff: warning: \(warning)\n") }
         if plan.terminal && options.consoleSocket == nil && options.detach {
             throw RuntimeError("exec --tty --detach needs --console-socket")
         }
-        let seccomp = try state.config.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
+        let seccomp = try config.linux?.seccomp.map { (s) throws(RuntimeError) -> SeccompPlan in try SeccompPlan(s) }
 
         // Namespaces of init, in join order (mnt last); pid and time for children via the parent.
         let pid = state.initPid

@@ -19,6 +19,8 @@ struct InitContext {
     var seccomp: SeccompPlan?
     /// Cgroup directories init joins itself (see Cgroups.Placement).
     var cgroupJoins: [String]
+    /// Namespaces init creates itself before .go (the network namespace: see launch).
+    var unshareFirst: UInt64 = 0
 }
 
 /// The container's init between clone and exec. Never returns: it execs the container's
@@ -50,8 +52,14 @@ enum InitProcess {
         } catch {
             throw RuntimeError("\(error)")
         }
-        // Into the container's cgroups before anything else runs (and before the cgroup
-        // namespace is made, so its root is the container's cgroup).
+        if ctx.unshareFirst != 0 {
+            do { try ProcessControl.unshare(ctx.unshareFirst) } catch {
+                throw RuntimeError("config.json: linux.namespaces: cannot create the network namespace: \(error)")
+            }
+        }
+        // Into the container's cgroups before anything else runs, and before the cgroup
+        // namespace is made, so its root is the container's cgroup.
+        try ctx.channel.expect(.join)
         try Cgroups.joinSelf(ctx.cgroupJoins)
         try ctx.channel.expect(.go)
         if dumpableUntilGo {

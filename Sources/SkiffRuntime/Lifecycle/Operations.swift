@@ -46,7 +46,7 @@ extension Container {
         FileSystem.unlink(fifoPath)
         // Spec (runtime.md, lifecycle step 6): a failing poststart hook is a warning and the
         // remaining hooks and the lifecycle go on. (runc 1.1 kills the container instead.)
-        HookRunner.runAll(state.config, .poststart, state: ociState(status: .running))
+        runAllHooks(.poststart, status: .running)
         if let notify { SdNotify.forwardReady(from: notify, initPidFD: initPidFD(), mainPid: state.initPid) }
     }
 
@@ -115,17 +115,31 @@ extension Container {
 
     /// Removes everything the container left on the host. Poststop hook failures are warnings.
     func destroy() {
-        // Processes of a container without its own pid namespace may outlive init.
-        for pid in Cgroups.pids(state.cgroupPaths) { _ = Glibc.kill(pid, SIGKILL) }
-        do {
-            try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
-        } catch {
-            writeStderr("skiff: warning: \(error)\n")
+        // Usually the cgroup is empty by now: removed at the first try, with no search for
+        // processes (listing a cgroup costs a stat per file). Processes of a container without
+        // its own pid namespace may outlive init: then they are killed and the removal retried.
+        if (try? Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [], attempts: 1)) == nil {
+            for pid in Cgroups.pids(state.cgroupPaths) { _ = Glibc.kill(pid, SIGKILL) }
+            do {
+                try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
+            } catch {
+                writeStderr("skiff: warning: \(error)\n")
+            }
         }
         RootfsBuilder.unmountHostBind(state.rootfs, below: state.hostRootfsBelow)
         // Poststop failures are warnings; every hook still runs (spec).
-        HookRunner.runAll(state.config, .poststop, state: ociState(status: .stopped))
+        runAllHooks(.poststop, status: .stopped)
         store.remove(id)
+    }
+
+    /// Poststart/poststop: every hook runs, failures are warnings (spec).
+    func runAllHooks(_ kind: HookRunner.Kind, status: ContainerStatus) {
+        do {
+            guard let hooks = try state.hooks() else { return }
+            HookRunner.runAll(hooks, kind, state: ociState(status: status))
+        } catch {
+            writeStderr("skiff: warning: \(error)\n")
+        }
     }
 
     /// `delete --force` for an id whose state is missing or unreadable: remove the leftovers.

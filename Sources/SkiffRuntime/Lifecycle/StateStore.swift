@@ -3,7 +3,7 @@ import SkiffSpec
 import SkiffSystem
 
 /// What skiff keeps about a container in <root>/<id>/state.json (private; engines never read it).
-public struct StoredState: Codable, Sendable {
+public struct StoredState: Sendable {
     public var id: String
     public var initPid: Int32
     /// Start time of init in clock ticks (field 22 of /proc/<pid>/stat): guards against pid reuse.
@@ -11,11 +11,14 @@ public struct StoredState: Codable, Sendable {
     public var created: String
     public var bundle: String
     public var rootfs: String
-    public var config: Spec
+    /// config.json as create read it, kept as its document: most commands need at most its
+    /// annotations or hooks, read straight from it; `config()` decodes all of it (the Spec
+    /// model's ~60 types cost their first use on every command that decoded it).
+    public var configDocument: JSONValue
     /// Cgroup directories, one per hierarchy (absolute host paths).
     public var cgroupPaths: [String]
     /// Namespace files of init (/proc/<pid>/ns/<type>) by OCI namespace type, for exec.
-    public var namespacePaths: [String: String]
+    public var namespacePaths: NamespacePaths
     /// True when init has its own pid namespace (SIGKILL to init then ends every process).
     public var privatePidNamespace: Bool
     public var noPivot: Bool
@@ -28,6 +31,86 @@ public struct StoredState: Codable, Sendable {
     /// namespace, RootfsBuilder.prepareInHost): the id of the mount that was on top at the
     /// rootfs before (-1: none). Delete unmounts whatever now sits above it.
     public var hostRootfsBelow: Int? = nil
+
+    public init(id: String, initPid: Int32, initStartTime: UInt64, created: String, bundle: String, rootfs: String,
+                config: Spec, cgroupPaths: [String], namespacePaths: NamespacePaths, privatePidNamespace: Bool,
+                noPivot: Bool, noNewKeyring: Bool, systemdCgroup: Bool, owner: UInt32,
+                cgroupParents: [String]? = nil, hostRootfsBelow: Int? = nil) {
+        self.init(id: id, initPid: initPid, initStartTime: initStartTime, created: created, bundle: bundle,
+                  rootfs: rootfs, configDocument: config.json, cgroupPaths: cgroupPaths, namespacePaths: namespacePaths,
+                  privatePidNamespace: privatePidNamespace, noPivot: noPivot, noNewKeyring: noNewKeyring,
+                  systemdCgroup: systemdCgroup, owner: owner, cgroupParents: cgroupParents, hostRootfsBelow: hostRootfsBelow)
+    }
+
+    init(id: String, initPid: Int32, initStartTime: UInt64, created: String, bundle: String, rootfs: String,
+         configDocument: JSONValue, cgroupPaths: [String], namespacePaths: NamespacePaths, privatePidNamespace: Bool,
+         noPivot: Bool, noNewKeyring: Bool, systemdCgroup: Bool, owner: UInt32,
+         cgroupParents: [String]?, hostRootfsBelow: Int?) {
+        self.id = id
+        self.initPid = initPid
+        self.initStartTime = initStartTime
+        self.created = created
+        self.bundle = bundle
+        self.rootfs = rootfs
+        self.configDocument = configDocument
+        self.cgroupPaths = cgroupPaths
+        self.namespacePaths = namespacePaths
+        self.privatePidNamespace = privatePidNamespace
+        self.noPivot = noPivot
+        self.noNewKeyring = noNewKeyring
+        self.systemdCgroup = systemdCgroup
+        self.owner = owner
+        self.cgroupParents = cgroupParents
+        self.hostRootfsBelow = hostRootfsBelow
+    }
+
+    /// The whole config.
+    public func config() throws(RuntimeError) -> Spec {
+        do { return try Spec(json: configDocument, at: .root([])) } catch {
+            throw RuntimeError("corrupt state of container \(id): config: \(error)")
+        }
+    }
+
+    public mutating func setConfig(_ spec: Spec) { configDocument = spec.json }
+
+    /// The config's annotations, read from the document alone.
+    public var annotations: [String: String]? {
+        guard let value = configDocument["annotations"] else { return nil }
+        return try? CollectionDecoding.stringMap(value, .root([]))
+    }
+
+    /// The config's hooks, read from the document alone.
+    public func hooks() throws(RuntimeError) -> Hooks? {
+        do { return try Spec.hooks(in: configDocument) } catch {
+            throw RuntimeError("corrupt state of container \(id): config: \(error)")
+        }
+    }
+}
+
+/// Namespace file by OCI namespace type. A short list, not a `[String: String]`: every command
+/// reads state.json, and that dictionary type's first use costs a scan of the Swift runtime's
+/// conformance records (~80k instructions).
+public struct NamespacePaths: Equatable, Sendable, ExpressibleByDictionaryLiteral {
+    public private(set) var entries: [KeyValue]
+
+    public init(_ entries: [KeyValue]) { self.entries = entries }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        entries = elements.map { KeyValue(key: $0.0, value: $0.1) }
+    }
+
+    public subscript(type: String) -> String? {
+        get { entries.first { $0.key == type }?.value }
+        set {
+            entries.removeAll { $0.key == type }
+            if let newValue { entries.append(KeyValue(key: type, value: newValue)) }
+        }
+    }
+
+    /// Same types and paths, in any order.
+    public static func == (a: NamespacePaths, b: NamespacePaths) -> Bool {
+        a.entries.count == b.entries.count && a.entries.allSatisfy { b[$0.key] == $0.value }
+    }
 }
 
 /// The directory of per-container state, with one lock per container.
@@ -94,9 +177,14 @@ public struct StateStore: Sendable {
     }
 
     public func save(_ state: StoredState) throws(RuntimeError) {
+        do { try stage(state).commit() } catch { throw RuntimeError("\(error)") }
+    }
+
+    /// state.json written beside its place, not yet visible: `commit()` publishes it.
+    public func stage(_ state: StoredState) throws(RuntimeError) -> FileSystem.StagedFile {
         let text = state.json.serialized(indentString: nil)
         do {
-            try FileSystem.writeAtomic(stateFile(state.id), Array(text.utf8), mode: 0o600)
+            return try FileSystem.writeStaged(stateFile(state.id), Array(text.utf8), mode: 0o600)
         } catch {
             throw RuntimeError("\(error)")
         }
@@ -129,9 +217,9 @@ extension StoredState {
             created: try o.string("created"),
             bundle: try o.string("bundle"),
             rootfs: try o.string("rootfs"),
-            config: try o.value("config", Spec.init(json:at:)),
+            configDocument: try o.value("config", { (v, _) throws(DecodingError) -> JSONValue in v }),
             cgroupPaths: try o.value("cgroupPaths", CollectionDecoding.strings),
-            namespacePaths: try o.value("namespacePaths", CollectionDecoding.stringMap),
+            namespacePaths: NamespacePaths(try o.value("namespacePaths", CollectionDecoding.keyValues)),
             privatePidNamespace: try o.bool("privatePidNamespace"),
             noPivot: try o.bool("noPivot"),
             noNewKeyring: try o.bool("noNewKeyring"),
@@ -149,9 +237,9 @@ extension StoredState {
         e.add("created", created)
         e.add("bundle", bundle)
         e.add("rootfs", rootfs)
-        e.add("config", config.json)
+        e.add("config", configDocument)
         e.add("cgroupPaths", CollectionEncoding.strings(cgroupPaths))
-        e.add("namespacePaths", CollectionEncoding.stringMap(namespacePaths))
+        e.add("namespacePaths", CollectionEncoding.keyValues(namespacePaths.entries))
         e.add("privatePidNamespace", privatePidNamespace)
         e.add("noPivot", noPivot)
         e.add("noNewKeyring", noNewKeyring)

@@ -4,24 +4,28 @@ import SkiffSystem
 /// packet):
 ///
 ///     parent                                   init
-///     clone ─────────────────────────────────▶ (pdeathsig, not dumpable)
-///     cgroup placement (v1), future uid maps
+///     clone (into the cgroup2 directory) ────▶ (pdeathsig, not dumpable), new network namespace
+///     v1 cgroups
+///     .join ─────────────────────────────────▶ joins the v1 cgroups (writes 0 to tasks)
+///     limits, uid/gid maps
 ///     .go ───────────────────────────────────▶ join namespaces, mounts, devices
 ///          ◀─────────────────────────────────── .mountsReady
 ///     prestart + createRuntime hooks
 ///     .hooksDone ────────────────────────────▶ createContainer hooks, pivot_root, process setup
 ///          ◀─────────────────────────────────── .ready   (or .failed(message) at any point)
-///     save state.json, pid file
+///     (state.json written while init mounts)
+///     publish state.json, pid file
 ///     .commit ───────────────────────────────▶ clear pdeathsig
 ///          ◀─────────────────────────────────── .committed; init blocks on exec.fifo
 enum SyncMessage: Equatable {
-    case go, mountsReady, hooksDone, ready, commit, committed
+    case join, go, mountsReady, hooksDone, ready, commit, committed
     /// Carries the seccomp user-notification fd (SCM_RIGHTS) for the listener.
     case seccompFD
     case failed(String)
 
     var bytes: [UInt8] {
         switch self {
+        case .join: [0x6a]
         case .go: [0x67]
         case .mountsReady: [0x6d]
         case .hooksDone: [0x68]
@@ -36,6 +40,7 @@ enum SyncMessage: Equatable {
     init?(_ bytes: [UInt8]) {
         guard let tag = bytes.first else { return nil }
         switch tag {
+        case 0x6a: self = .join
         case 0x67: self = .go
         case 0x6d: self = .mountsReady
         case 0x68: self = .hooksDone

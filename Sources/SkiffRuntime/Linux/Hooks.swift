@@ -9,7 +9,11 @@ public enum HookRunner {
     }
 
     public static func hooks(_ spec: Spec, _ kind: Kind) -> [Hook] {
-        guard let h = spec.hooks else { return [] }
+        hooks(spec.hooks, kind)
+    }
+
+    public static func hooks(_ hooks: Hooks?, _ kind: Kind) -> [Hook] {
+        guard let h = hooks else { return [] }
         switch kind {
         case .prestart: return h.prestart ?? []
         case .createRuntime: return h.createRuntime ?? []
@@ -24,8 +28,13 @@ public enum HookRunner {
     /// what the spec requires of poststart and poststop hooks. Returns the warnings.
     @discardableResult
     public static func runAll(_ spec: Spec, _ kind: Kind, state: OCIState) -> [String] {
+        runAll(spec.hooks, kind, state: state)
+    }
+
+    @discardableResult
+    public static func runAll(_ hooks: Hooks?, _ kind: Kind, state: OCIState) -> [String] {
         var warnings: [String] = []
-        each(spec, kind, state: state) { text in
+        each(hooks, kind, state: state) { text in
             warnings.append(text)
             writeStderr("skiff: warning: \(text)\n")
             return true
@@ -36,7 +45,7 @@ public enum HookRunner {
     /// Runs every hook of a kind in order; the first failure stops the rest.
     public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
         var failure: String?
-        each(spec, kind, state: state) { text in
+        each(spec.hooks, kind, state: state) { text in
             failure = text
             return false
         }
@@ -45,8 +54,8 @@ public enum HookRunner {
 
     /// Runs the hooks of a kind in order with the state on stdin; on a failure calls `failed`
     /// with the message and goes on only if it returns true.
-    private static func each(_ spec: Spec, _ kind: Kind, state: OCIState, failed: (String) -> Bool) {
-        let list = hooks(spec, kind)
+    private static func each(_ hooks: Hooks?, _ kind: Kind, state: OCIState, failed: (String) -> Bool) {
+        let list = self.hooks(hooks, kind)
         if list.isEmpty { return }
         let json = state.hookStateJSON()
         for (i, hook) in list.enumerated() {
