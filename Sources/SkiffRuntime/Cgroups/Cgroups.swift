@@ -277,10 +277,12 @@ public enum Cgroups {
         return Array(Set(result)).sorted()
     }
 
-    public static func isFrozen(_ paths: [String]) -> Bool {
-        for path in paths {
+    /// v1 freezer.state (FROZEN, or FREEZING with `orFreezing`), else v2 cgroup.freeze.
+    public static func isFrozen(_ paths: [String], orFreezing: Bool = false) -> Bool {
+        // The v1 freezer hierarchy is usually mounted at .../freezer: ask it first.
+        for path in paths.filter({ $0.includes("/freezer") }) + paths.filter({ !$0.includes("/freezer") }) {
             if let text = try? FileSystem.readText(path + "/freezer.state") {
-                return text.hasPrefix("FROZEN")
+                return text.hasPrefix("FROZEN") || (orFreezing && text.hasPrefix("FREEZING"))
             }
         }
         for path in paths {

@@ -69,7 +69,7 @@ extension Container {
     }
 
     func signalAll(_ signal: Int32) {
-        let frozen = Cgroups.isFrozen(state.cgroupPaths)
+        let frozen = Cgroups.isFrozen(state.cgroupPaths, orFreezing: true)
         if let fd = initPidFD() {
             _ = try? ProcessControl.pidfdSignal(fd, signal)
             fd.close()
@@ -103,7 +103,15 @@ extension Container {
     func killAndWait() throws(RuntimeError) {
         let pidfd = initPidFD()
         defer { pidfd?.close() }
-        signalAll(SIGKILL)
+        if state.privatePidNamespace, let pidfd {
+            // Init's death kills every process of its pid namespace: no need to search the
+            // cgroup (runc's destroy does the same).
+            let frozen = Cgroups.isFrozen(state.cgroupPaths, orFreezing: true)
+            _ = try? ProcessControl.pidfdSignal(pidfd, SIGKILL)
+            if frozen { Cgroups.thaw(state.cgroupPaths) }
+        } else {
+            signalAll(SIGKILL)
+        }
         if let pidfd {
             if !ProcessControl.waitExit(pidfd, milliseconds: 10_000) {
                 throw RuntimeError("container init still running")

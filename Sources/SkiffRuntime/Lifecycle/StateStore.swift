@@ -190,8 +190,13 @@ public struct StateStore: Sendable {
         }
     }
 
+    /// Removes the container's directory: its usual files by name (no listing, no stat per
+    /// entry), anything else through a full walk.
     public func remove(_ id: String) {
-        try? FileSystem.removeAll(directory(id))
+        let dir = directory(id)
+        for name in ["state.json", "exec.fifo"] { FileSystem.unlink(dir + "/" + name) }
+        if rmdir(dir) == 0 || currentErrno() == ENOENT { return }
+        try? FileSystem.removeAll(dir)
     }
 
     /// Ids of every container under the root (directories holding state.json).
