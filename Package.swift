@@ -45,7 +45,7 @@ let package = Package(
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // Shared by the test targets that drive the built binary: where it and spec-fixtures
-        // are, the rootless test user.
+        // are, the rootless test user, child processes with a deadline (ChildProcess).
         .target(name: "SkiffTestSupport", path: "Tests/SkiffTestSupport"),
         .testTarget(name: "SkiffSpecTests", dependencies: ["SkiffSpec"]),
         .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffSpec", "SkiffSystem"]),
