@@ -42,17 +42,16 @@ public struct CgroupLayout: Equatable, Sendable {
     private struct Span {
         var start: Int
         var end: Int
-        var isEmpty: Bool { start == end }
     }
 
-    /// Splits [from, to) of `text` at `separator` into `out` (cleared first).
+    /// Splits [from, to) of `text` at `separator` into `out` (cleared first), without empty fields.
     private static func split(_ text: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ separator: UInt8,
-                              into out: inout [Span], omittingEmpty: Bool = true) {
+                              into out: inout [Span]) {
         out.removeAll(keepingCapacity: true)
         var i = from, start = from
         while i <= to {
             if i == to || text[i] == separator {
-                if !omittingEmpty || i > start { out.append(Span(start: start, end: i)) }
+                if i > start { out.append(Span(start: start, end: i)) }
                 start = i + 1
             }
             i += 1
@@ -279,18 +278,15 @@ public enum Cgroups {
 
     /// v1 freezer.state (FROZEN, or FREEZING with `orFreezing`), else v2 cgroup.freeze.
     public static func isFrozen(_ paths: [String], orFreezing: Bool = false) -> Bool {
-        // The v1 freezer hierarchy is usually mounted at .../freezer: ask it first.
-        for path in paths.filter({ $0.includes("/freezer") }) + paths.filter({ !$0.includes("/freezer") }) {
-            if let text = try? FileSystem.readText(path + "/freezer.state") {
-                return text.hasPrefix("FROZEN") || (orFreezing && text.hasPrefix("FREEZING"))
-            }
+        switch freezer(paths) {
+        case .v1(let dir)?:
+            let text = (try? FileSystem.readText(dir + "/freezer.state")) ?? ""
+            return text.hasPrefix("FROZEN") || (orFreezing && text.hasPrefix("FREEZING"))
+        case .v2(let dir)?:
+            return ((try? FileSystem.readText(dir + "/cgroup.freeze")) ?? "").hasPrefix("1")
+        case nil:
+            return false
         }
-        for path in paths {
-            if let text = try? FileSystem.readText(path + "/cgroup.freeze") {
-                return text.hasPrefix("1")
-            }
-        }
-        return false
     }
 
     /// The ancestors of the container directories that create will make (mkdir -p): for each
@@ -384,24 +380,20 @@ extension Cgroups {
 
     /// Pure: the placement of directories of `layout`'s hierarchies (they need not exist yet).
     public static func placement(_ paths: [String], layout: CgroupLayout) -> Placement {
-        var v2: String? = nil
-        var joins: [String] = []
-        for path in paths {
-            if v2 == nil, layout.hierarchy(of: path)?.isV2 == true {
-                v2 = path
-            } else {
-                joins.append(path)
-            }
-        }
-        return Placement(v2Directory: v2, childJoins: joins)
+        placement(paths) { layout.hierarchy(of: $0)?.isV2 == true }
     }
 
     /// The placement of existing directories, by their files.
     public static func placement(_ paths: [String]) -> Placement {
+        placement(paths) { !FileSystem.exists($0 + "/tasks") && FileSystem.exists($0 + "/cgroup.procs") }
+    }
+
+    /// The first cgroup2 directory (by `isV2`) goes to clone3, the rest to the child.
+    private static func placement(_ paths: [String], isV2: (String) -> Bool) -> Placement {
         var v2: String? = nil
         var joins: [String] = []
         for path in paths {
-            if v2 == nil, !FileSystem.exists(path + "/tasks"), FileSystem.exists(path + "/cgroup.procs") {
+            if v2 == nil, isV2(path) {
                 v2 = path
             } else {
                 joins.append(path)

@@ -1,4 +1,5 @@
 import Glibc
+import SkiffSpec
 import SkiffSystem
 
 /// Freezing and thawing a container's cgroup: the v1 freezer hierarchy when mounted (what
@@ -10,7 +11,9 @@ extension Cgroups {
     }
 
     static func freezer(_ paths: [String]) -> FreezerKind? {
-        if let p = paths.first(where: { FileSystem.exists($0 + "/freezer.state") }) { return .v1(p) }
+        // The v1 freezer hierarchy is usually mounted at .../freezer: ask it first.
+        let v1First = paths.filter { $0.includes("/freezer") } + paths.filter { !$0.includes("/freezer") }
+        if let p = v1First.first(where: { FileSystem.exists($0 + "/freezer.state") }) { return .v1(p) }
         if let p = paths.first(where: { FileSystem.exists($0 + "/cgroup.freeze") }) { return .v2(p) }
         return nil
     }

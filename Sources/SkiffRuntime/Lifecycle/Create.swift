@@ -121,14 +121,15 @@ extension Container {
             // A provisional state (no init yet, so "stopped") before any cgroup exists: if this
             // create is SIGKILLed midway, `delete` still finds and removes what it made
             // (runc #4757: orphans after an engine killed `runc create`).
-            try store.save(StoredState(
+            let provisional = StoredState(
                 id: id, initPid: 0, initStartTime: 0, created: Clock.rfc3339Now(), bundle: bundle,
                 rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
                 privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
                 noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid(),
-                hostRootfsBelow: hostRootfsBelow))
+                hostRootfsBelow: hostRootfsBelow)
+            try store.save(provisional)
             if notify { try SdNotify.prepare(stateDir: store.directory(id)) }
-            let launched = try launch(id: id, spec: spec, bundle: bundle, opts: opts, runtime: runtime,
+            let launched = try launch(id: id, spec: spec, provisional: provisional, opts: opts, runtime: runtime,
                                       namespaces: namespaces, process: processPlan, rootfs: rootfsPlan,
                                       cgroupPaths: cgroupPaths, pidFile: pidFile, lock: lock, seccomp: seccomp, cleanup: &cleanup)
             return launched
@@ -138,7 +139,7 @@ extension Container {
         }
     }
 
-    private static func launch(id: String, spec: Spec, bundle: String, opts: CreateOptions, runtime: RuntimeOptions,
+    private static func launch(id: String, spec: Spec, provisional: StoredState, opts: CreateOptions, runtime: RuntimeOptions,
                                namespaces: NamespacePlan, process: ProcessPlan, rootfs: RootfsPlan,
                                cgroupPaths: [String], pidFile: String?, lock: FD, seccomp: SeccompPlan?,
                                cleanup: inout Cleanup) throws(RuntimeError) -> Launched {
@@ -251,14 +252,13 @@ extension Container {
         guard let start = ProcessControl.startTime(of: pid) else {
             throw RuntimeError("container init exited before it was set up")
         }
-        let created = Clock.rfc3339Now()
-        var state = StoredState(
-            id: id, initPid: pid, initStartTime: start.start, created: created, bundle: bundle,
-            rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
-            privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
-            noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid())
+        // The provisional state with init in it (its config document is reused, not encoded again).
+        var state = provisional
+        state.initPid = pid
+        state.initStartTime = start.start
+        state.created = Clock.rfc3339Now()
+        state.cgroupPaths = cgroupPaths
         state.cgroupParents = missingParents.filter { FileSystem.isDirectory($0) }
-        state.hostRootfsBelow = cleanup.hostRootfsBelow
         for type in namespaces.types {
             if let name = NamespacePlan.procNames[type] { state.namespacePaths[type] = "/proc/\(pid)/ns/\(name)" }
         }

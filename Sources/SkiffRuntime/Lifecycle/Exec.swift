@@ -15,9 +15,10 @@ public struct ExecOptions: Sendable {
 extension Container {
     /// The process `exec` runs when given args instead of --process: the container's own
     /// process as the base, with runc's overrides.
-    public func execProcess(args: [String], cwd: String?, env: [String], user: String?, additionalGids: [UInt32],
+    /// `config`: the container's, from `state.config()` (decoded once for this and `exec`).
+    public func execProcess(config: Spec, args: [String], cwd: String?, env: [String], user: String?, additionalGids: [UInt32],
                             caps: [String], noNewPrivs: Bool, tty: Bool) throws(RuntimeError) -> Process {
-        guard var p = try state.config().process else { throw RuntimeError("container has no process in its config") }
+        guard var p = config.process else { throw RuntimeError("container has no process in its config") }
         p.args = args
         p.terminal = tty
         p.consoleSize = nil
@@ -47,14 +48,13 @@ extension Container {
 
     /// Runs a new process inside the container: same namespaces, cgroup, seccomp filter.
     /// Detached: returns 0 once it runs (pid file written). Attached: its exit status.
-    public func exec(_ options: ExecOptions) throws(RuntimeError) -> Int32 {
+    public func exec(_ options: ExecOptions, config: Spec) throws(RuntimeError) -> Int32 {
         let status = self.status
         switch status {
         case .stopped: throw RuntimeError("cannot exec in a stopped container")
         case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
         default: break
         }
-        let config = try state.config()
         var plan = try ProcessPlan(process: options.process, linux: config.linux, field: "process")
         for warning in plan.dropUngrantableCapabilities() { writeStderr("skiff: warning: \(warning)\n") }
         if plan.terminal && options.consoleSocket == nil && options.detach {

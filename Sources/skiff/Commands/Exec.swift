@@ -41,6 +41,7 @@ enum ExecCommand: Command {
             throw UsageError("--cgroup (exec into a sub-cgroup) is not supported by this version of skiff yet")
         }
         let container = try Container.load(id, options: options)
+        let config = try container.state.config()
         let process: Process
         if let file = args.string("process") {
             let bytes: [UInt8]
@@ -59,7 +60,7 @@ enum ExecCommand: Command {
                 gids.append(n)
             }
             process = try container.execProcess(
-                args: command, cwd: args.string("cwd"), env: args.strings("env"), user: args.string("user"),
+                config: config, args: command, cwd: args.string("cwd"), env: args.strings("env"), user: args.string("user"),
                 additionalGids: gids, caps: args.strings("cap"), noNewPrivs: args.bool("no-new-privs"),
                 tty: args.bool("tty"))
         }
@@ -69,6 +70,6 @@ enum ExecCommand: Command {
         opts.consoleSocket = args.string("console-socket")
         opts.preserveFds = try args.int("preserve-fds") ?? 0
         opts.ignorePaused = args.bool("ignore-paused")
-        return try container.exec(opts)
+        return try container.exec(opts, config: config)
     }
 }
