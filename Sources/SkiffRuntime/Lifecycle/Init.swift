@@ -117,12 +117,15 @@ enum InitProcess {
 
         if hasMountNS {
             try builder.pivot()
+            // A missing cwd is made now, before finalize may make the root read-only (runc).
+            try ensureCwd(ctx.process.cwd)
             // sysctls go through the container's /proc/sys before finalize makes it read-only.
             try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
         } else if hostBind {
             try builder.chrootInHost()
+            try ensureCwd(ctx.process.cwd)
             try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
@@ -150,7 +153,7 @@ enum InitProcess {
         }
 
         let plan = ctx.process
-        try ensureCwd(plan.cwd)
+        if !hasMountNS && !hostBind { try ensureCwd(plan.cwd) }
         let executable = try plan.resolveExecutable()
         let finished = try ProcessSetup.finish(plan, seccomp: ctx.seccomp, channel: ctx.channel,
                                                console: console, field: "config.json: process")

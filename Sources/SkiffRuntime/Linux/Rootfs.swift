@@ -160,8 +160,11 @@ struct RootfsBuilder {
     }
 
     private func makeParentPrivate() throws(RuntimeError) {
+        // The longest mount point at or above the rootfs: the rootfs itself when it is a mount
+        // point (containerd's overlay), whose shared peer group would make both the bind of it
+        // and pivot_root fail (runc's rootfsParentMountPrivate counts it as well).
         var best = "/"
-        for (_, mp) in Mounts.table() where mp != plan.rootfs && plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/") && mp.count > best.count {
+        for (_, mp) in Mounts.table() where (mp == plan.rootfs || plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count {
             best = mp
         }
         do { try Mounts.mount("", best, "", MountFlags.private) } catch {
@@ -179,11 +182,21 @@ struct RootfsBuilder {
         }
     }
 
+    /// A read-only tmpfs or /dev is mounted read-write and made read-only by finalize, once
+    /// its submounts, devices and the container's files in it are made (runc's mountPropagate
+    /// and finalizeRootfs): mkdirat /dev/pts would fail on a read-only /dev.
+    static func delaysReadOnly(_ op: MountOp) -> Bool {
+        op.flags & MountFlags.rdonly != 0 && (op.type == "tmpfs" || op.destination == "/dev")
+    }
+
     private func mount(_ op: MountOp) throws(RuntimeError) {
+        var op = op
+        if Self.delaysReadOnly(op) { op.flags &= ~MountFlags.rdonly }
         if op.type == "cgroup" && !plan.cgroupPaths.isEmpty {
             try mountCgroup(op)
             return
         }
+        if op.type == "proc" || op.type == "sysfs" { try refuseNonDirectory(op) }
         let target: FD
         do {
             if op.isBind {
@@ -223,6 +236,19 @@ struct RootfsBuilder {
             throw RuntimeError("\(error)")
         }
         try finish(op, label: label)
+    }
+
+    /// procfs and sysfs go only on an ordinary directory (or a missing one): a symlink there
+    /// would be followed to wherever it points inside the rootfs, the CVE-2019-19921 class
+    /// that runc refuses ("must be mounted on ordinary directory").
+    private func refuseNonDirectory(_ op: MountOp) throws(RuntimeError) {
+        let (parent, name) = RootFS.split(op.destination)
+        guard name != "", let dir = try? root.open(parent, O_PATH | O_DIRECTORY) else { return }
+        defer { dir.close() }
+        var st = stat()
+        guard fstatat(dir.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) != S_IFDIR else { return }
+        let what = (st.st_mode & S_IFMT) == S_IFLNK ? "a symlink" : "not a directory"
+        throw RuntimeError("\(plan.rootfs + op.destination) is \(what): filesystem \"\(op.type)\" must be mounted on an ordinary directory")
     }
 
     /// Remount flags, recursive attributes and propagation, on a fresh handle on the new mount.
@@ -315,6 +341,7 @@ struct RootfsBuilder {
     func pivot() throws(RuntimeError) {
         do {
             if plan.noPivot {
+                try hideHostProcAndSys()
                 try Mounts.chdir(plan.rootfs)
                 try Mounts.mount(plan.rootfs, "/", "", MountFlags.move)
                 try Mounts.chroot(".")
@@ -336,6 +363,36 @@ struct RootfsBuilder {
             throw error
         } catch {
             throw RuntimeError("pivot_root: \(error)")
+        }
+    }
+
+    /// --no-pivot (runc's msMoveRoot): chroot leaves the host's full procfs and sysfs mounts
+    /// in the container's mount namespace, and while a full one is there the kernel lets a
+    /// nested user namespace mount a fresh procfs (or sysfs) with none of the masks. Every
+    /// full proc and sysfs mount outside the rootfs is made slave (nothing propagates back to
+    /// the host) and lazily unmounted, or covered by an empty tmpfs where that is refused.
+    private func hideHostProcAndSys() throws(RuntimeError) {
+        let inside = plan.rootfs == "/" ? "/" : plan.rootfs + "/"
+        for entry in Mounts.entries() where entry.root == "/" && (entry.fsType == "proc" || entry.fsType == "sysfs") {
+            let p = entry.mountPoint
+            if p == plan.rootfs || p.hasPrefix(inside) { continue }
+            do {
+                try Mounts.mount("", p, "", MountFlags.slave | MountFlags.rec)
+            } catch {
+                // A parent already went (lazy unmount): nothing left there to hide.
+                if error.errno == ENOENT { continue }
+                throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+            }
+            do {
+                try Mounts.unmount(p, flags: Int32(MNT_DETACH))
+            } catch {
+                guard error.errno == EINVAL || error.errno == EPERM else {
+                    throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+                }
+                do { try Mounts.mount("tmpfs", p, "tmpfs", 0) } catch {
+                    throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+                }
+            }
         }
     }
 
@@ -376,6 +433,16 @@ struct RootfsBuilder {
                 throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
             } catch {
                 throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
+            }
+        }
+        for op in plan.mounts where Self.delaysReadOnly(op) {
+            do {
+                let mounted = try newRoot.open(op.destination, O_PATH)
+                defer { mounted.close() }
+                let keep = Self.lockedFlags(mounted)
+                try Mounts.mount("", mounted.procPath, "", MountFlags.bind | MountFlags.remount | MountFlags.rdonly | keep, label: op.destination)
+            } catch {
+                throw RuntimeError("config.json: mounts[\(op.index)] (\(op.destination)): \(error)")
             }
         }
         if plan.readonly {
