@@ -175,4 +175,74 @@ extension Integration {
             h.expectNothingLeft(id)
         }
     }
+
+    /// A frozen cgroup never hangs create (issue 14 item 1): a pre-existing frozen one is
+    /// refused as runc refuses it, and one frozen while init is being set up (by a
+    /// createRuntime hook here) makes the parent give up and remove everything.
+    @Suite struct FrozenCgroup {
+        /// The freezer of a cgroupsPath: v1 freezer.state, or cgroup2's cgroup.freeze.
+        static func freezer(_ name: String) -> (dir: String, file: String, frozen: String, thawed: String) {
+            if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/freezer") {
+                return ("/sys/fs/cgroup/freezer/\(name)", "/sys/fs/cgroup/freezer/\(name)/freezer.state", "FROZEN", "THAWED")
+            }
+            return ("/sys/fs/cgroup/\(name)", "/sys/fs/cgroup/\(name)/cgroup.freeze", "1", "0")
+        }
+
+        /// Thaws, kills whatever is left in the cgroup and removes it in every hierarchy.
+        static func removeEverywhere(_ name: String, _ h: Harness) {
+            let f = freezer(name)
+            _ = h.sh("""
+                [ -e '\(f.file)' ] && echo \(f.thawed) > '\(f.file)'
+                for d in /sys/fs/cgroup/*/\(name) /sys/fs/cgroup/\(name); do
+                    [ -d "$d" ] || continue
+                    for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 $p; done
+                done
+                sleep 0.2
+                for d in /sys/fs/cgroup/*/\(name) /sys/fs/cgroup/\(name); do [ -d "$d" ] && rmdir "$d"; done; true
+                """)
+        }
+
+        @Test func preExistingFrozenCgroupIsRefused() throws {
+            let h = try Harness()
+            let name = "skiff-frozen-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+            let f = Self.freezer(name)
+            defer { Self.removeEverywhere(name, h) }
+            let made = h.sh("mkdir -p '\(f.dir)' && echo \(f.frozen) > '\(f.file)'")
+            try #require(made.status == 0, "\(made)")
+            let bundle = try Bundle.make(in: h) { c in c["linux.cgroupsPath"] = "/" + name }
+            let id = h.newID()
+            let r = h.skiff(args: ["run", "-b", bundle.path, id], timeout: 20)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.contains("container's cgroup unexpectedly frozen (\(f.dir))"), "\(r)")
+            #expect(!r.out.contains("hello"))
+            #expect(h.leftovers(id).isEmpty, "\(h.leftovers(id))")
+            #expect(h.processes(mentioning: id).isEmpty && h.processes(mentioning: name).isEmpty)
+            // The frozen cgroup is the caller's: it is left as it was.
+            #expect(readFile(f.file)?.hasPrefix(f.frozen) == true)
+        }
+
+        @Test func cgroupFrozenDuringCreateEndsTheWait() throws {
+            let h = try Harness()
+            let name = "skiff-frozen-" + String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+            let f = Self.freezer(name)
+            defer { Self.removeEverywhere(name, h) }
+            let bundle = try Bundle.make(in: h) { c in
+                c["linux.cgroupsPath"] = "/" + name
+                // Init waits for the parent until the hooks are done: once this one returns, it
+                // sits in a frozen cgroup and can never report that it is ready.
+                c["hooks.createRuntime"] = [["path": "/bin/sh", "args": ["sh", "-c", """
+                    echo \(f.frozen) > \(f.file)
+                    while [ "$(cat \(f.file))" != \(f.frozen) ]; do sleep 0.01; done
+                    """]]]
+            }
+            let id = h.newID()
+            let r = h.skiff(args: ["run", "-b", bundle.path, id], timeout: 20)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.contains("container's cgroup unexpectedly frozen"), "\(r)")
+            #expect(h.leftovers(id).isEmpty, "\(h.leftovers(id))")
+            #expect(h.processes(mentioning: id).isEmpty && h.processes(mentioning: name).isEmpty)
+            let tasks = readFile(f.dir + "/cgroup.procs") ?? ""
+            #expect(tasks.isEmpty, "processes left in the frozen cgroup: \(tasks)")
+        }
+    }
 }

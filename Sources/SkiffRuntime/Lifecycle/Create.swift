@@ -156,6 +156,11 @@ extension Container {
 
         var rootfs = rootfs
         var cgroupPaths = cgroupPaths
+        // Init would stop in a frozen cgroup before it reports anything (runc refuses it too,
+        // before it makes or removes any cgroup). A missing one inherits its parent's state.
+        if let frozen = Cgroups.frozenDirectory(cgroupPaths) {
+            throw RuntimeError("container's cgroup unexpectedly frozen (\(frozen))")
+        }
         let missingParents = Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
         cleanup.cgroupParents = missingParents
         let placement: Cgroups.Placement
@@ -220,7 +225,11 @@ extension Container {
         childEnd.close()
         let pid = cloned.pid
         cleanup.initPid = pid
-        let channel = SyncChannel(fd: parentEnd)
+        // Frozen meanwhile (a pause of the cgroup by someone else): init cannot answer.
+        let frozenPaths = cgroupPaths
+        let channel = SyncChannel(fd: parentEnd, stalled: {
+            Cgroups.frozenDirectory(frozenPaths).map { "container's cgroup unexpectedly frozen (\($0))" }
+        })
         // A failure init reported before it read .go (its network namespace, say) is the
         // error to show, not the broken pipe of sending to it.
         func initGone(_ error: RuntimeError) -> RuntimeError {
@@ -280,8 +289,10 @@ extension Container {
         try HookRunner.run(spec, .createRuntime, state: hookState)
         try channel.send(.hooksDone)
         var ready = false
+        // Init runs the createContainer hooks before it is ready.
+        let readyWithin = SyncChannel.deadline(spec, hooks: [.createContainer])
         while !ready {
-            let got = try channel.receiveWithFD()
+            let got = try channel.receiveWithFD(within: readyWithin)
             switch got.message {
             case .ready?: ready = true
             case .seccompFD?:
@@ -352,6 +363,7 @@ struct Cleanup {
     func run() {
         if initPid > 0 {
             _ = kill(initPid, SIGKILL)
+            Cgroups.releaseFromFrozen(initPid, cgroupPaths)
             _ = try? ProcessControl.wait(initPid)
         }
         RootfsBuilder.unmountHostBind(rootfs, below: hostRootfsBelow)

@@ -112,7 +112,8 @@ enum InitProcess {
         let proc = ProcHandle.open()
 
         try ctx.channel.send(.mountsReady)
-        try ctx.channel.expect(.hooksDone)
+        // The parent runs the prestart and createRuntime hooks meanwhile.
+        try ctx.channel.expect(.hooksDone, within: SyncChannel.deadline(ctx.spec, hooks: [.prestart, .createRuntime]))
         try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"))
 
         if hasMountNS {
