@@ -30,6 +30,31 @@ extension Integration {
             h.expectNothingLeft(id)
         }
 
+        /// Bind sources are opened as the host's root, not as the container's user namespace
+        /// root: a source below a root-only (0700) host directory works (runc, crun).
+        @Test func bindSourcesBelowARootOnlyHostDirectoryWithAUserNamespace() throws {
+            let h = try Harness()
+            let hidden = h.path("root-only")
+            let made = h.sh("""
+                mkdir -p '\(hidden)/data' && echo from-host > '\(hidden)/data/file' && echo single > '\(hidden)/single' \
+                && chmod 755 '\(hidden)/data' && chmod 644 '\(hidden)/data/file' '\(hidden)/single' && chmod 700 '\(hidden)'
+                """)
+            try #require(made.status == 0, "\(made)")
+            let bundle = try Bundle.make(in: h) { c in
+                UserNamespaces.mapped(c)
+                // Existing mount points: the container's root could not create new ones in a
+                // rootfs that belongs to host root.
+                c.bind(hidden + "/data", at: "/home", options: ["rbind", "ro"])
+                c.bind(hidden + "/single", at: "/etc/hostname", options: ["bind", "ro"])
+                c.shell("cat /home/file /etc/hostname; id -u")
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id)
+            #expect(r.status == 0, "\(r)")
+            #expect(r.lines == ["from-host", "single", "0"], "\(r)")
+            h.expectNothingLeft(id)
+        }
+
         /// A read-only /dev still gets its submounts, device nodes and symlinks: it is made
         /// read-only at the end, as runc does for read-only tmpfs mounts and /dev.
         @Test func readOnlyDevWithSubmounts() throws {

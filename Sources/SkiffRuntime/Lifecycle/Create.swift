@@ -256,6 +256,16 @@ extension Container {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
             }
         }
+        if namespaces.newUser && (namespaces.cloneFlags & ProcessControl.newNS != 0 || !namespaces.has("mount")) {
+            // Bind sources opened as the host's user, in init's mount namespace (a new one made
+            // at clone) or in ours, which init shares without one.
+            let newMountNS = namespaces.cloneFlags & ProcessControl.newNS != 0
+            let sources = rootfs.openBindSources(mountNamespacePid: newMountNS ? pid : nil)
+            defer { for fd in sources.values { fd.close() } }
+            for (index, fd) in sources.sorted(by: { $0.key < $1.key }) {
+                do { try channel.send(.mountSource(index), passing: fd) } catch { throw initGone(error) }
+            }
+        }
         do { try channel.send(.go) } catch { throw initGone(error) }
 
         guard let start = ProcessControl.startTime(of: pid) else {

@@ -61,7 +61,21 @@ enum InitProcess {
         // namespace is made, so its root is the container's cgroup.
         try ctx.channel.expect(.join)
         try Cgroups.joinSelf(ctx.cgroupJoins)
-        try ctx.channel.expect(.go)
+        // Before .go: the bind sources the parent opened for us (new user namespace).
+        var rootfsPlan = ctx.rootfs
+        receiving: while true {
+            let got = try ctx.channel.receiveWithFD()
+            switch got.message {
+            case .go?: break receiving
+            case .mountSource(let index)?:
+                if let fd = got.fd { rootfsPlan.sourceFDs[index] = fd }
+            case .failed(let text)?: throw RuntimeError(text)
+            case nil: throw RuntimeError("sync: peer went away")
+            case let other?:
+                got.fd?.close()
+                throw RuntimeError("sync: expected go, got \(other)")
+            }
+        }
         if dumpableUntilGo {
             do { try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE") } catch { throw RuntimeError("\(error)") }
         }
@@ -93,11 +107,12 @@ enum InitProcess {
         }
         let hasMountNS = ctx.namespaces.has("mount")
         let hostBind = !hasMountNS && ctx.rootfs.needsHostBind
-        var builder = RootfsBuilder(plan: ctx.rootfs)
+        var builder = RootfsBuilder(plan: rootfsPlan)
         var console: FD? = nil
         if hasMountNS || hostBind {
             if hasMountNS { try builder.prepare() } else { try builder.prepareInHost() }
             try builder.mountAll()
+            for fd in rootfsPlan.sourceFDs.values { fd.close() }
             try builder.createDevices()
             if ctx.process.terminal, let socket = ctx.consoleSocket {
                 console = try Console.setup(root: builder.root, socket: socket, size: ctx.process.consoleSize)

@@ -10,6 +10,7 @@ import SkiffSystem
 ///     v1 cgroups
 ///     .join ─────────────────────────────────▶ joins the v1 cgroups (writes 0 to tasks)
 ///     limits, uid/gid maps
+///     .mountSource(i) + fd, one per bind ────▶ (new user namespace: sources opened as the host)
 ///     .go ───────────────────────────────────▶ join namespaces, mounts, devices
 ///          ◀─────────────────────────────────── .mountsReady
 ///     prestart + createRuntime hooks
@@ -23,6 +24,9 @@ enum SyncMessage: Equatable {
     case join, go, mountsReady, hooksDone, ready, commit, committed
     /// Carries the seccomp user-notification fd (SCM_RIGHTS) for the listener.
     case seccompFD
+    /// Carries a bind mount's source (SCM_RIGHTS), opened by the parent as the host's user
+    /// in init's mount namespace, for mounts[index].
+    case mountSource(Int)
     case failed(String)
 
     var bytes: [UInt8] {
@@ -35,6 +39,7 @@ enum SyncMessage: Equatable {
         case .commit: [0x63]
         case .committed: [0x43]
         case .seccompFD: [0x73]
+        case .mountSource(let index): [0x6f] + Array(String(index).utf8)
         case .failed(let text): [0x65] + Array(text.utf8)
         }
     }
@@ -50,6 +55,9 @@ enum SyncMessage: Equatable {
         case 0x63: self = .commit
         case 0x43: self = .committed
         case 0x73: self = .seccompFD
+        case 0x6f:
+            guard let index = Int(String(decoding: bytes.dropFirst(), as: UTF8.self)), index >= 0 else { return nil }
+            self = .mountSource(index)
         case 0x65: self = .failed(String(decoding: bytes.dropFirst(), as: UTF8.self))
         default: return nil
         }

@@ -26,6 +26,8 @@ public struct RootfsPlan: Sendable {
     public var userNamespace: Bool
     /// Detached id-mapped trees by mount index, prepared by the parent (prepareIDMappedTrees).
     public var idmapTrees: [Int: FD] = [:]
+    /// Bind sources by mount index, opened by the parent (openBindSources) and received by init.
+    var sourceFDs: [Int: FD] = [:]
 
     public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
@@ -87,6 +89,41 @@ extension RootfsPlan {
     }
 
     func closeIDMappedTrees() { for fd in idmapTrees.values { fd.close() } }
+
+    /// With a new user namespace, init resolves paths as the namespace's root, which host
+    /// permissions do not let through a root-only (0700) host directory. Like runc (and crun),
+    /// the parent opens every bind source (O_PATH) as the host's user, before init mounts: in
+    /// init's mount namespace (`mountNamespacePid`; a bind needs a source mount of the caller's
+    /// namespace), or in its own when init shares it (nil). A source that cannot be opened is
+    /// left to init, which reports it as before. Returns the fds by mount index.
+    func openBindSources(mountNamespacePid pid: pid_t?) -> [Int: FD] {
+        let binds = mounts.filter { $0.isBind && $0.idmap == nil && $0.source.hasPrefix("/") }
+        if binds.isEmpty { return [:] }
+        var own: FD? = nil, cwd: FD? = nil
+        if let pid {
+            guard let mine = try? FileSystem.open("/proc/self/ns/mnt", O_RDONLY),
+                  let theirs = try? FileSystem.open("/proc/\(pid)/ns/mnt", O_RDONLY) else { return [:] }
+            defer { theirs.close() }
+            cwd = try? FileSystem.open(".", O_PATH | O_DIRECTORY)
+            do { try ProcessControl.setns(theirs, ProcessControl.newNS, path: "/proc/\(pid)/ns/mnt") } catch {
+                mine.close()
+                cwd?.close()
+                return [:]
+            }
+            own = mine
+        }
+        var result: [Int: FD] = [:]
+        for op in binds {
+            if let fd = try? FileSystem.open(op.source, O_PATH) { result[op.index] = fd }
+        }
+        if let own {
+            // Back home (setns resets the working directory: restore it too).
+            try? ProcessControl.setns(own, ProcessControl.newNS, path: "own mount namespace")
+            own.close()
+            if let cwd { try? Mounts.fchdir(cwd, path: "working directory"); cwd.close() }
+        }
+        return result
+    }
 }
 
 /// Applies a RootfsPlan. Runs in init, in the container's mount namespace, before pivot_root.
@@ -198,9 +235,10 @@ struct RootfsBuilder {
         }
         if op.type == "proc" || op.type == "sysfs" { try refuseNonDirectory(op) }
         let target: FD
+        let openedSource = plan.sourceFDs[op.index]
         do {
             if op.isBind {
-                let st = try FileSystem.stat(op.source)
+                let st = try openedSource?.stat() ?? FileSystem.stat(op.source)
                 target = (st.st_mode & S_IFMT) == S_IFDIR ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
             } else {
                 target = try root.mkdirAll(op.destination)
@@ -216,7 +254,7 @@ struct RootfsBuilder {
                 guard let tree = plan.idmapTrees[op.index] else { throw RuntimeError("id-mapped tree missing") }
                 try IDMappedMount.attach(tree, onto: target, label: label)
             } else if op.isBind {
-                try Mounts.mount(op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
+                try Mounts.mount(openedSource?.procPath ?? op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
             } else {
                 do {
                     try Mounts.mount(op.source.isEmpty ? op.type : op.source, target.procPath, op.type, op.flags & ~MountFlags.remount, op.data, label: label)
