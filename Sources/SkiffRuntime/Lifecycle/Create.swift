@@ -256,11 +256,10 @@ extension Container {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
             }
         }
-        if namespaces.newUser && (namespaces.cloneFlags & ProcessControl.newNS != 0 || !namespaces.has("mount")) {
-            // Bind sources opened as the host's user, in init's mount namespace (a new one made
-            // at clone) or in ours, which init shares without one.
-            let newMountNS = namespaces.cloneFlags & ProcessControl.newNS != 0
-            let sources = rootfs.openBindSources(mountNamespacePid: newMountNS ? pid : nil)
+        if namespaces.newUser && namespaces.cloneFlags & ProcessControl.newNS != 0 {
+            // Bind sources opened as the host's user, in init's new mount namespace. (Without
+            // one, a new user namespace cannot mount in the host's at all.)
+            let sources = rootfs.openBindSources(mountNamespacePid: pid)
             defer { for fd in sources.values { fd.close() } }
             for (index, fd) in sources.sorted(by: { $0.key < $1.key }) {
                 do { try channel.send(.mountSource(index), passing: fd) } catch { throw initGone(error) }

@@ -92,10 +92,10 @@ extension RootfsPlan {
 
     /// With a new user namespace, init resolves paths as the namespace's root, which host
     /// permissions do not let through a root-only (0700) host directory. Like runc (and crun),
-    /// the parent opens every bind source (O_PATH) as the host's user, before init mounts: in
-    /// init's mount namespace (`mountNamespacePid`; a bind needs a source mount of the caller's
-    /// namespace), or in its own when init shares it (nil). A source that cannot be opened is
-    /// left to init, which reports it as before. Returns the fds by mount index.
+    /// the parent opens every bind source (O_PATH) as the host's user, before init mounts, in
+    /// init's mount namespace (a bind needs a source mount of the caller's namespace; nil:
+    /// the parent's own). A source that cannot be opened is left to init, which reports it as
+    /// before. Returns the fds by mount index.
     func openBindSources(mountNamespacePid pid: pid_t?) -> [Int: FD] {
         let binds = mounts.filter { $0.isBind && $0.idmap == nil && $0.source.hasPrefix("/") }
         if binds.isEmpty { return [:] }
