@@ -233,7 +233,7 @@ extension Container {
         // A failure init reported before it read .go (its network namespace, say) is the
         // error to show, not the broken pipe of sending to it.
         func initGone(_ error: RuntimeError) -> RuntimeError {
-            if case .failed(let text)? = try? channel.receive() { return RuntimeError("unable to start container process: \(text)") }
+            if case .failed(let text)? = try? channel.receive(within: SyncChannel.stepSeconds) { return RuntimeError("unable to start container process: \(text)") }
             return error
         }
 
@@ -288,7 +288,7 @@ extension Container {
             RuntimeError("unable to start container process: \(message ?? "container init exited unexpectedly")")
         }
         // Mounts are in place: prestart and createRuntime hooks run in the runtime namespace.
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .mountsReady?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)
@@ -323,7 +323,7 @@ extension Container {
             cleanup.pidFile = pidFile
         }
         try channel.send(.commit)
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .committed?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)

@@ -59,12 +59,12 @@ enum InitProcess {
         }
         // Into the container's cgroups before anything else runs, and before the cgroup
         // namespace is made, so its root is the container's cgroup.
-        try ctx.channel.expect(.join)
+        try ctx.channel.expect(.join, within: SyncChannel.stepSeconds)
         try Cgroups.joinSelf(ctx.cgroupJoins)
         // Before .go: the bind sources the parent opened for us (new user namespace).
         var rootfsPlan = ctx.rootfs
         receiving: while true {
-            let got = try ctx.channel.receiveWithFD()
+            let got = try ctx.channel.receiveWithFD(within: SyncChannel.stepSeconds)
             switch got.message {
             case .go?: break receiving
             case .mountSource(let index)?:
@@ -177,7 +177,7 @@ enum InitProcess {
         let loadEarly = finished.seccompLoaded
 
         try ctx.channel.send(.ready)
-        try ctx.channel.expect(.commit)
+        try ctx.channel.expect(.commit, within: SyncChannel.stepSeconds)
         do { try ProcessControl.prctl(PR_SET_PDEATHSIG, 0, what: "PR_SET_PDEATHSIG") } catch {
             throw RuntimeError("\(error)")
         }

@@ -64,11 +64,12 @@ enum SyncMessage: Equatable {
     }
 }
 
-/// Every wait on the other side has a deadline (a peer that never answers — init stuck in a
-/// frozen cgroup — must not hang create): `stepSeconds` when only skiff's own code runs in
-/// between, plus the hooks' timeouts when hooks run there. A hook without a timeout may run
-/// as long as it likes (runtime-spec), so a wait spanning one has no deadline; the parent
-/// still gives up when the container's cgroup gets frozen (`stalled`).
+/// Every wait between create and init has a deadline (a peer that never answers — init stuck
+/// in a frozen cgroup — must not hang create): `stepSeconds` when only skiff's own code runs
+/// in between, plus the hooks' timeouts when hooks run there. A hook without a timeout may
+/// run as long as it likes (runtime-spec), so a wait spanning one has no deadline; the parent
+/// still gives up when the container's cgroup gets frozen (`stalled`). (Waits without
+/// `within` have none: `exec --ignore-paused` waits for the container to be resumed.)
 struct SyncChannel {
     let fd: FD
     /// Asked about once a second while waiting: a reason to give up (nil: go on waiting).
@@ -99,7 +100,7 @@ struct SyncChannel {
     }
 
     /// nil when the peer closed its end (init died, or the parent went away).
-    func receive(within seconds: Int? = SyncChannel.stepSeconds) throws(RuntimeError) -> SyncMessage? {
+    func receive(within seconds: Int? = nil) throws(RuntimeError) -> SyncMessage? {
         try receiveWithFD(within: seconds).message
     }
 
@@ -120,7 +121,7 @@ struct SyncChannel {
     }
 
     /// A message and the fd that came with it (SCM_RIGHTS), if any.
-    func receiveWithFD(within seconds: Int? = SyncChannel.stepSeconds) throws(RuntimeError) -> (message: SyncMessage?, fd: FD?) {
+    func receiveWithFD(within seconds: Int? = nil) throws(RuntimeError) -> (message: SyncMessage?, fd: FD?) {
         try awaitMessage(within: seconds)
         let got: (bytes: [UInt8], fd: FD?)
         do { got = try Terminal.receiveFD(fd, max: 65536) } catch { throw RuntimeError("sync: \(error)") }
@@ -138,7 +139,7 @@ struct SyncChannel {
         }
     }
 
-    func expect(_ wanted: SyncMessage, within seconds: Int? = SyncChannel.stepSeconds) throws(RuntimeError) {
+    func expect(_ wanted: SyncMessage, within seconds: Int? = nil) throws(RuntimeError) {
         guard let got = try receive(within: seconds) else { throw RuntimeError("sync: peer went away") }
         if case .failed(let text) = got { throw RuntimeError(text) }
         if got != wanted { throw RuntimeError("sync: expected \(wanted), got \(got)") }
