@@ -83,16 +83,17 @@ struct SyncChannel {
     static let stepSeconds = 60
 
     /// stepSeconds plus the timeouts of the hooks run meanwhile; nil (no deadline) when one
-    /// of them has none.
+    /// of them has none, or they add up to more than a year.
     static func deadline(_ spec: Spec, hooks kinds: [HookRunner.Kind]) -> Int? {
+        let year = 366 * 24 * 3600
         var total = stepSeconds
         for kind in kinds {
             for hook in HookRunner.hooks(spec, kind) {
-                guard let t = hook.timeout, t > 0 else { return nil }
-                total = total.addingReportingOverflow(t).partialValue
+                guard let t = hook.timeout, t > 0, t < year, total < year else { return nil }
+                total += t
             }
         }
-        return total
+        return total < year ? total : nil
     }
 
     func send(_ message: SyncMessage) throws(RuntimeError) {
