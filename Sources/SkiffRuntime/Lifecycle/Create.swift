@@ -156,6 +156,11 @@ extension Container {
 
         var rootfs = rootfs
         var cgroupPaths = cgroupPaths
+        // Init would stop in a frozen cgroup before it reports anything (runc refuses it too,
+        // before it makes or removes any cgroup). A missing one inherits its parent's state.
+        if let frozen = Cgroups.frozenDirectory(cgroupPaths) {
+            throw RuntimeError("container's cgroup unexpectedly frozen (\(frozen))")
+        }
         let missingParents = Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
         cleanup.cgroupParents = missingParents
         let placement: Cgroups.Placement
@@ -220,11 +225,15 @@ extension Container {
         childEnd.close()
         let pid = cloned.pid
         cleanup.initPid = pid
-        let channel = SyncChannel(fd: parentEnd)
+        // Frozen meanwhile (a pause of the cgroup by someone else): init cannot answer.
+        let frozenPaths = cgroupPaths
+        let channel = SyncChannel(fd: parentEnd, stalled: {
+            Cgroups.frozenDirectory(frozenPaths).map { "container's cgroup unexpectedly frozen (\($0))" }
+        })
         // A failure init reported before it read .go (its network namespace, say) is the
         // error to show, not the broken pipe of sending to it.
         func initGone(_ error: RuntimeError) -> RuntimeError {
-            if case .failed(let text)? = try? channel.receive() { return RuntimeError("unable to start container process: \(text)") }
+            if case .failed(let text)? = try? channel.receive(within: SyncChannel.stepSeconds) { return RuntimeError("unable to start container process: \(text)") }
             return error
         }
 
@@ -245,6 +254,15 @@ extension Container {
             // By the parent: inside a user namespace init could not lower it.
             do { try Kernel.writeProc("/proc/\(pid)/oom_score_adj", "\(adj)") } catch {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
+            }
+        }
+        if namespaces.newUser && namespaces.cloneFlags & ProcessControl.newNS != 0 {
+            // Bind sources opened as the host's user, in init's new mount namespace. (Without
+            // one, a new user namespace cannot mount in the host's at all.)
+            let sources = rootfs.openBindSources(mountNamespacePid: pid)
+            defer { for fd in sources.values { fd.close() } }
+            for (index, fd) in sources.sorted(by: { $0.key < $1.key }) {
+                do { try channel.send(.mountSource(index), passing: fd) } catch { throw initGone(error) }
             }
         }
         do { try channel.send(.go) } catch { throw initGone(error) }
@@ -270,7 +288,7 @@ extension Container {
             RuntimeError("unable to start container process: \(message ?? "container init exited unexpectedly")")
         }
         // Mounts are in place: prestart and createRuntime hooks run in the runtime namespace.
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .mountsReady?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)
@@ -280,8 +298,10 @@ extension Container {
         try HookRunner.run(spec, .createRuntime, state: hookState)
         try channel.send(.hooksDone)
         var ready = false
+        // Init runs the createContainer hooks before it is ready.
+        let readyWithin = SyncChannel.deadline(spec, hooks: [.createContainer])
         while !ready {
-            let got = try channel.receiveWithFD()
+            let got = try channel.receiveWithFD(within: readyWithin)
             switch got.message {
             case .ready?: ready = true
             case .seccompFD?:
@@ -303,7 +323,7 @@ extension Container {
             cleanup.pidFile = pidFile
         }
         try channel.send(.commit)
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .committed?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)
@@ -352,6 +372,7 @@ struct Cleanup {
     func run() {
         if initPid > 0 {
             _ = kill(initPid, SIGKILL)
+            Cgroups.releaseFromFrozen(initPid, cgroupPaths)
             _ = try? ProcessControl.wait(initPid)
         }
         RootfsBuilder.unmountHostBind(rootfs, below: hostRootfsBelow)

@@ -38,8 +38,20 @@ enum ProcessSetup {
             try channel.send(.seccompFD, passing: notify)
             notify.close()
         }
+        // The cwd is entered before the identity switch too (runc's finalizeNamespace): a
+        // directory only the runtime's user can reach still works for a non-root process.
+        // Permission denied now is tried again as the process's user.
+        var enteredCwd = false
+        do {
+            try Mounts.chdir(plan.cwd)
+            enteredCwd = true
+        } catch {
+            if error.errno != EACCES && error.errno != EPERM { throw RuntimeError("\(field).cwd: \(error)") }
+        }
         try InitProcess.applyIdentity(plan)
-        do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
+        if !enteredCwd {
+            do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
+        }
         // CVE-2024-21626: the working directory must be inside the container.
         if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
             throw RuntimeError("\(field).cwd: \(plan.cwd) is outside the container")
