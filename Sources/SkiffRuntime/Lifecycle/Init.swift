@@ -113,7 +113,13 @@ enum InitProcess {
 
         try ctx.channel.send(.mountsReady)
         try ctx.channel.expect(.hooksDone)
-        try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"))
+        // runc runs createContainer hooks with the rootfs as the working directory (paths
+        // such as ./lib/x in a hook are the container's); pivot and chroot use absolute paths.
+        if !HookRunner.hooks(ctx.spec, .createContainer).isEmpty {
+            do { try Mounts.chdir(ctx.rootfs.rootfs) } catch { throw RuntimeError("root.path: \(error)") }
+            try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"),
+                               defaultEnv: ProcessPlan.merged(ctx.process.env))
+        }
 
         if hasMountNS {
             try builder.pivot()
@@ -176,25 +182,28 @@ enum InitProcess {
         }
         ctx.fifo.close()
         proc.close()
+        Identity.umask(plan.umask)
+        // Everything above the preserved fds is close-on-exec: exec closes it (the
+        // trampoline memfd too, which execveat can still run).
+        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
+        // As in runc, startContainer hooks run as the container's process is about to: with
+        // its identity, umask and seccomp filter in force.
+        if let seccomp = ctx.seccomp, !loadEarly {
+            do {
+                _ = try seccomp.load()
+            } catch {
+                _ = try? fifo.write("E" + error.message)
+                ProcessControl.exit(1)
+            }
+        }
         do {
-            try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
+            try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"),
+                               defaultEnv: ProcessPlan.merged(ctx.process.env))
         } catch {
             _ = try? fifo.write("E" + error.message)
             ProcessControl.exit(1)
         }
         _ = try? fifo.write("0")
-        Identity.umask(plan.umask)
-        // Everything above the preserved fds is close-on-exec: exec closes it (the
-        // trampoline memfd too, which execveat can still run).
-        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
-        if let seccomp = ctx.seccomp, !loadEarly {
-            do {
-                _ = try seccomp.load()
-            } catch {
-                writeStderr("skiff: \(error)\n")
-                ProcessControl.exit(1)
-            }
-        }
         let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
         writeStderr("skiff: \(failure)\n")
         ProcessControl.exit(127)
