@@ -8,30 +8,11 @@ public struct ExecOptions: Sendable {
     public var pidFile: String?
     public var consoleSocket: String?
     public var preserveFds = 0
-    public var ignorePaused = false
     /// `exec --cgroup`: existing sub-cgroups of the container's to run the process in, by
     /// controller ("" = every hierarchy). See `parseSubCgroups`.
     public var subCgroups: [String: String] = [:]
+    public var ignorePaused = false
     public init(process: Process) { self.process = process }
-
-    /// runc's `--cgroup [<controller>[,<controller>…]:]<path>` (repeatable; a value without a
-    /// controller prefix must be the only one).
-    public static func parseSubCgroups(_ args: [String]) throws(RuntimeError) -> [String: String] {
-        var paths: [String: String] = [:]
-        for arg in args {
-            let parts = arg.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            if parts.count > 2 { throw RuntimeError("invalid --cgroup argument: \(arg)") }
-            if parts.count == 1 {
-                if args.count != 1 { throw RuntimeError("invalid --cgroup argument: \(arg) (missing <controller>: prefix)") }
-                paths[""] = arg
-            } else {
-                for controller in parts[0].split(separator: ",", omittingEmptySubsequences: false) {
-                    paths[String(controller)] = String(parts[1])
-                }
-            }
-        }
-        return paths
-    }
 }
 
 extension Container {
@@ -281,5 +262,26 @@ enum ExecProcess {
             try? channel.send(.failed(error.message))
             ProcessControl.exit(255)
         }
+    }
+}
+
+extension ExecOptions {
+    /// runc's `--cgroup [<controller>[,<controller>…]:]<path>` (repeatable; a value without a
+    /// controller prefix must be the only one).
+    public static func parseSubCgroups(_ args: [String]) throws(RuntimeError) -> [String: String] {
+        var paths: [String: String] = [:]
+        for arg in args {
+            let parts = arg.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            if parts.count > 2 { throw RuntimeError("invalid --cgroup argument: \(arg)") }
+            if parts.count == 1 {
+                if args.count != 1 { throw RuntimeError("invalid --cgroup argument: \(arg) (missing <controller>: prefix)") }
+                paths[""] = arg
+            } else {
+                for controller in parts[0].split(separator: ",", omittingEmptySubsequences: false) {
+                    paths[String(controller)] = String(parts[1])
+                }
+            }
+        }
+        return paths
     }
 }

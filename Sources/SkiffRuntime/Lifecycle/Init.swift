@@ -108,18 +108,18 @@ enum InitProcess {
         }
         ctx.consoleSocket?.close()
 
+        // runc runs createContainer hooks with the rootfs as the working directory (paths
+        // such as ./lib/x in a hook are the container's); pivot and chroot use absolute paths.
+        if !HookRunner.hooks(ctx.spec, .createContainer).isEmpty {
+            do { try Mounts.chdir(ctx.rootfs.rootfs) } catch { throw RuntimeError("root.path: \(error)") }
+        }
+
         // A procfs handle that survives pivot_root, used to reopen exec.fifo for writing.
         let proc = ProcHandle.open()
 
         try ctx.channel.send(.mountsReady)
         try ctx.channel.expect(.hooksDone)
-        // runc runs createContainer hooks with the rootfs as the working directory (paths
-        // such as ./lib/x in a hook are the container's); pivot and chroot use absolute paths.
-        if !HookRunner.hooks(ctx.spec, .createContainer).isEmpty {
-            do { try Mounts.chdir(ctx.rootfs.rootfs) } catch { throw RuntimeError("root.path: \(error)") }
-            try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"),
-                               defaultEnv: ProcessPlan.merged(ctx.process.env))
-        }
+        try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"))
 
         if hasMountNS {
             try builder.pivot()
@@ -197,8 +197,7 @@ enum InitProcess {
             }
         }
         do {
-            try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"),
-                               defaultEnv: ProcessPlan.merged(ctx.process.env))
+            try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
         } catch {
             _ = try? fifo.write("E" + error.message)
             ProcessControl.exit(1)

@@ -42,10 +42,13 @@ public enum HookRunner {
         return warnings
     }
 
-    /// Runs every hook of a kind in order; the first failure stops the rest. `defaultEnv`:
-    /// the environment of a hook without "env" (nil: the runtime's own).
-    public static func run(_ spec: Spec, _ kind: Kind, state: OCIState, defaultEnv: [String]? = nil) throws(RuntimeError) {
+    /// Runs every hook of a kind in order; the first failure stops the rest. A hook without
+    /// "env" gets the environment of the process running it, as in runc: the runtime's, or
+    /// for createContainer and startContainer hooks (run by init, whose environment runc
+    /// sets to the process's) the container process's.
+    public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
         var failure: String?
+        let defaultEnv = kind == .createContainer || kind == .startContainer ? ProcessPlan.merged(spec.process?.env ?? []) : nil
         each(spec.hooks, kind, state: state, defaultEnv: defaultEnv) { text in
             failure = text
             return false
@@ -83,9 +86,8 @@ public enum HookRunner {
         } catch {
             throw RuntimeError("\(error)")
         }
-        // No "env": as in runc (Go's exec.Cmd with a nil Env), the environment of the process
-        // running the hook: the runtime's, or for createContainer and startContainer hooks
-        // (run by init) the container process's (`defaultEnv`). "env": [] is an empty one.
+        // No "env": `defaultEnv`, else the runtime's own (Go's exec.Cmd with a nil Env, as
+        // runc runs hooks). "env": [] is an empty one.
         let env = hook.env ?? defaultEnv ?? ProcessControl.environment()
         let args = (hook.args?.isEmpty ?? true) ? [hook.path] : hook.args!
         let pid = fork()

@@ -10,6 +10,8 @@ enum ProcessSetup {
     /// caller loads it right before exec).
     static func finish(_ plan: ProcessPlan, seccomp: SeccompPlan?, channel: SyncChannel, console: FD?,
                        field: String) throws(RuntimeError) -> (trampoline: FD?, seccompLoaded: Bool) {
+        // Before the identity changes (see fixStdioOwnership).
+        fixStdioOwnership(uid: plan.uid, console: console)
         try InitProcess.applyRlimits(plan)
         do {
             if let s = plan.scheduler {
@@ -38,7 +40,6 @@ enum ProcessSetup {
             try channel.send(.seccompFD, passing: notify)
             notify.close()
         }
-        fixStdioOwnership(uid: plan.uid, console: console)
         try InitProcess.applyIdentity(plan)
         do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
         // CVE-2024-21626: the working directory must be inside the container.
