@@ -315,7 +315,7 @@ extension Integration {
             let (id, _) = h.create(bundle)
             #expect(h.skiff("start", id).status == 0)
             let pid = h.pid(id)
-            // The container's memory and pids cgroups (v1 here; skipped where absent).
+            // The container's memory and pids cgroups (v1).
             let lines = (readFile("/proc/\(pid)/cgroup") ?? "").split(separator: "\n")
             var made: [String] = []
             for controller in ["memory", "pids"] {
@@ -324,7 +324,9 @@ extension Integration {
                 let dir = "/sys/fs/cgroup/\(controller)\(path)/sub"
                 if mkdir(dir, 0o755) == 0 { made.append(controller) }
             }
-            try #require(!made.isEmpty, "no v1 memory or pids hierarchy here")
+            // Only v1 hierarchies are tried (a v2 sub-cgroup would need the container's own
+            // cgroup to be free of processes): nothing to check on a v2-only host.
+            guard !made.isEmpty else { return }
             let r = h.skiff(args: ["exec", "--cgroup", made.joined(separator: ",") + ":sub", id, "cat", "/proc/self/cgroup"])
             #expect(r.status == 0, "\(r)")
             for controller in made {
