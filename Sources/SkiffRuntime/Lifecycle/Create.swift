@@ -83,6 +83,7 @@ extension Container {
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
         }
+        try Kernel.validateSysctl(spec.linux?.sysctl ?? [:], namespaces: namespaces)
         if process.terminal && opts.consoleSocket == nil && opts.consoleSocketFD == nil {
             throw RuntimeError("config.json: process.terminal: true requires --console-socket (use run for an interactive terminal)")
         }
@@ -91,6 +92,15 @@ extension Container {
         }
         let layout = CgroupLayout.host()
         let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        // runc 1.1 warns (1.2 refuses): another container's processes share this cgroup.
+        // Like runc, one hierarchy is checked.
+        if let first = cgroupPaths.first, FileSystem.isDirectory(first) {
+            let pids = Cgroups.pids([first])
+            if !pids.isEmpty {
+                writeStderr("skiff: warning: container's cgroup is not empty: \(pids.count) process(es) found\n")
+                writeStderr("skiff: warning: DEPRECATED: running a container in a non-empty cgroup is refused by runc 1.2; https://github.com/opencontainers/runc/issues/3132\n")
+            }
+        }
         let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
                                     layout: layout, namespaces: namespaces)
         if !FileSystem.isDirectory(rootfs.rootfs) {
@@ -108,6 +118,12 @@ extension Container {
         if notify {
             rootfsPlan.mounts.append(SdNotify.mount(stateDir: store.directory(id), index: rootfsPlan.mounts.count))
             processPlan.env = processPlan.env.filter { !$0.hasPrefix("NOTIFY_SOCKET=") } + ["NOTIFY_SOCKET=" + SdNotify.containerSocket]
+        }
+        var opts = opts
+        let listenFds = SocketActivation.listenFds()
+        if listenFds > 0 {
+            opts.preserveFds += listenFds
+            processPlan.env += ["LISTEN_FDS=\(listenFds)", "LISTEN_PID=1"]
         }
         try store.createDirectory(id)
         var cleanup = Cleanup(store: store, id: id)

@@ -123,6 +123,12 @@ enum InitProcess {
         }
         ctx.consoleSocket?.close()
 
+        // runc runs createContainer hooks with the rootfs as the working directory (paths
+        // such as ./lib/x in a hook are the container's); pivot and chroot use absolute paths.
+        if !HookRunner.hooks(ctx.spec, .createContainer).isEmpty {
+            do { try Mounts.chdir(ctx.rootfs.rootfs) } catch { throw RuntimeError("root.path: \(error)") }
+        }
+
         // A procfs handle that survives pivot_root, used to reopen exec.fifo for writing.
         let proc = ProcHandle.open()
 
@@ -195,6 +201,20 @@ enum InitProcess {
         }
         ctx.fifo.close()
         proc.close()
+        Identity.umask(plan.umask)
+        // Everything above the preserved fds is close-on-exec: exec closes it (the
+        // trampoline memfd too, which execveat can still run).
+        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
+        // As in runc, startContainer hooks run as the container's process is about to: with
+        // its identity, umask and seccomp filter in force.
+        if let seccomp = ctx.seccomp, !loadEarly {
+            do {
+                _ = try seccomp.load()
+            } catch {
+                _ = try? fifo.write("E" + error.message)
+                ProcessControl.exit(1)
+            }
+        }
         do {
             try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
         } catch {
@@ -202,18 +222,6 @@ enum InitProcess {
             ProcessControl.exit(1)
         }
         _ = try? fifo.write("0")
-        Identity.umask(plan.umask)
-        // Everything above the preserved fds is close-on-exec: exec closes it (the
-        // trampoline memfd too, which execveat can still run).
-        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
-        if let seccomp = ctx.seccomp, !loadEarly {
-            do {
-                _ = try seccomp.load()
-            } catch {
-                writeStderr("skiff: \(error)\n")
-                ProcessControl.exit(1)
-            }
-        }
         let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
         writeStderr("skiff: \(failure)\n")
         ProcessControl.exit(127)

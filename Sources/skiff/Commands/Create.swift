@@ -22,7 +22,6 @@ enum CreateCommand: Command {
         opts.noPivot = args.bool("no-pivot")
         opts.noNewKeyring = args.bool("no-new-keyring")
         opts.preserveFds = try args.int("preserve-fds") ?? 0
-        if let listen = ProcessControlEnv.listenFds { opts.preserveFds += listen }
         return opts
     }
 
@@ -32,13 +31,3 @@ enum CreateCommand: Command {
         return 0
     }
 }
-
-/// LISTEN_FDS socket activation: those fds pass through like --preserve-fds (runc).
-enum ProcessControlEnv {
-    static var listenFds: Int? {
-        guard let text = SkiffSystem.ProcessControl.getenv("LISTEN_FDS"), let n = Int(text), n > 0 else { return nil }
-        return n
-    }
-}
-
-import SkiffSystem

@@ -37,9 +37,7 @@ enum ExecCommand: Command {
         if let label = args.string("process-label"), !label.isEmpty {
             throw UsageError("--process-label: SELinux is not supported by skiff on this host")
         }
-        if !args.strings("cgroup").isEmpty {
-            throw UsageError("--cgroup (exec into a sub-cgroup) is not supported by this version of skiff yet")
-        }
+        let subCgroups = try ExecOptions.parseSubCgroups(args.strings("cgroup"))
         let container = try Container.load(id, options: options)
         let config = try container.state.config()
         let process: Process
@@ -70,6 +68,7 @@ enum ExecCommand: Command {
         opts.consoleSocket = args.string("console-socket")
         opts.preserveFds = try args.int("preserve-fds") ?? 0
         opts.ignorePaused = args.bool("ignore-paused")
+        opts.subCgroups = subCgroups
         return try container.exec(opts, config: config)
     }
 }
