@@ -1,11 +1,28 @@
 /// runc's flag grammar, by hand: `--flag value`, `--flag=value`, `-f value`, single-dash long
 /// names (`-root`), booleans with an optional `=true|false`, flags before positionals, and for
 /// some verbs no flag parsing after the first positional.
+///
+/// Each flag carries its own documentation (argument name, default, meaning, completion), so the
+/// parser, `--help`, the man pages and the shell completions come from this one table. The
+/// strings are literals: nothing is formatted unless help is asked for.
 struct FlagSpec {
     var names: [String]
     var takesValue: Bool
     var repeatable = false
+    /// The argument's name in help (`DIR`, `FILE`); empty for booleans.
+    var argument = ""
+    /// What the flag does, one sentence or two.
+    var help = ""
+    /// The default when the flag is absent, as shown in help; nil when there is none to show.
+    var defaultValue: String? = nil
+    /// What the shells complete for the argument.
+    var completion: Completion = .none
     var name: String { names[0] }
+
+    enum Completion: Equatable {
+        case none, file, directory, signal
+        case values([String])
+    }
 }
 
 struct FlagValue {
@@ -55,7 +72,9 @@ enum ArgumentParser {
                 continue
             }
             if arg == "--" { flagsDone = true; continue }
-            var name = String(arg.drop(while: { $0 == "-" }))
+            // One or two dashes (runc's `-root` and `--root`); `---root` is not a flag.
+            var name = String(arg.dropFirst(arg.hasPrefix("--") ? 2 : 1))
+            if name.hasPrefix("-") { throw UsageError("bad flag syntax: \(arg)") }
             var inline: String? = nil
             if let eq = name.firstIndex(of: "=") {
                 inline = String(name[name.index(after: eq)...])
