@@ -19,10 +19,12 @@ struct FlagSpec {
     var completion: Completion = .none
     var name: String { names[0] }
 
-    enum Completion: Equatable {
-        case none, file, directory, signal
-        case values([String])
+    /// `values`: the flag's `choices`. No payload, so the hot parse path copies plain literals.
+    enum Completion {
+        case none, file, directory, signal, values
     }
+    /// The accepted values, space-separated, for help and completion (`.values`).
+    var choices = ""
 }
 
 struct FlagValue {
@@ -79,6 +81,11 @@ enum ArgumentParser {
             if let eq = name.firstIndex(of: "=") {
                 inline = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
+            }
+            // Every command takes --help/-h (CLI.helpFlag), without it being in each table.
+            if (name == "help" || name == "h") && inline == nil {
+                result.values.append(FlagValue(name: "help", value: "true"))
+                continue
             }
             guard let spec = flags.first(where: { $0.names.contains(name) }) else {
                 throw UsageError("flag provided but not defined: -\(name)")

@@ -62,16 +62,16 @@ enum CLI {
                  help: "write the log (errors, warnings, --debug) to FILE, appending; errors also go to stderr",
                  defaultValue: "stderr", completion: .file),
         FlagSpec(names: ["log-format"], takesValue: true, argument: "FORMAT",
-                 help: "format of the log: text or json", defaultValue: "text", completion: .values(["text", "json"])),
+                 help: "format of the log: text or json", defaultValue: "text", completion: .values, choices: "text json"),
         FlagSpec(names: ["debug"], takesValue: false, help: "log debug messages"),
         FlagSpec(names: ["systemd-cgroup"], takesValue: false,
                  help: "read linux.cgroupsPath as slice:prefix:name for the systemd cgroup driver, which this version of skiff does not support: such a container is refused"),
         FlagSpec(names: ["cgroup-manager"], takesValue: true, argument: "MANAGER",
                  help: "crun's cgroup driver choice: cgroupfs (skiff's driver), systemd (the same as --systemd-cgroup) or disabled (refused by create and run: skiff always places a container in cgroups)",
-                 defaultValue: "cgroupfs", completion: .values(["cgroupfs", "systemd", "disabled"])),
+                 defaultValue: "cgroupfs", completion: .values, choices: "cgroupfs systemd disabled"),
         FlagSpec(names: ["rootless"], takesValue: true, argument: "MODE",
                  help: "rootless mode: true, false or auto (auto: on when not root, or root of a user namespace)",
-                 defaultValue: "auto", completion: .values(["true", "false", "auto"])),
+                 defaultValue: "auto", completion: .values, choices: "true false auto"),
         FlagSpec(names: ["criu"], takesValue: true, argument: "PATH",
                  help: "accepted for runc compatibility and ignored (checkpoint and restore are not supported)",
                  completion: .file),
@@ -119,7 +119,7 @@ enum CLI {
         }
         let rest = global.positionals.dropFirst()
         do {
-            let parsed = try ArgumentParser.parse(rest, flags: command.flags + [helpFlag], stopAtPositional: command.stopAtPositional)
+            let parsed = try ArgumentParser.parse(rest, flags: command.flags, stopAtPositional: command.stopAtPositional)
             if parsed.bool("help") && (!command.stopAtPositional || parsed.positionals.isEmpty) {
                 Output.stdout(Help.command(command))
                 return 0

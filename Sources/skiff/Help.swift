@@ -205,9 +205,9 @@ enum Help {
 
     static func spellings(_ f: FlagSpec) -> [String] { f.names.map { ($0.count == 1 ? "-" : "--") + $0 } }
 
-    static func valueWords(_ c: FlagSpec.Completion) -> String? {
-        switch c {
-        case .values(let v): return v.joined(separator: " ")
+    static func valueWords(_ f: FlagSpec) -> String? {
+        switch f.completion {
+        case .values: return f.choices
         case .signal: return signalNames.joined(separator: " ")
         default: return nil
         }
@@ -234,7 +234,7 @@ enum Help {
             case .file: action = files
             case .directory: action = dirs
             case .none: action = ":"
-            default: action = words(valueWords(f.completion) ?? "")
+            default: action = words(valueWords(f) ?? "")
             }
             text += "        " + spellings(f).flatMap { [$0, String($0.dropFirst($0.hasPrefix("--") ? 1 : 0))] }
                 .reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: "|") + ") \(action); return 0 ;;\n"
@@ -368,7 +368,7 @@ enum Help {
             case .file: action = "_files"
             case .directory: action = "_files -/"
             case .none: action = "_message \(quoted(f.argument))"
-            default: action = "compadd -- \(valueWords(f.completion) ?? "")"
+            default: action = "compadd -- \(valueWords(f) ?? "")"
             }
             text += "        \(uniq.joined(separator: "|"))) \(action) ;;\n"
         }
@@ -498,7 +498,7 @@ enum Help {
                 switch f.completion {
                 case .file, .directory: line += " -r -F"
                 case .none: line += " -x"
-                default: line += " -x -a \(quoted(valueWords(f.completion) ?? ""))"
+                default: line += " -x -a \(quoted(valueWords(f) ?? ""))"
                 }
             }
             return line + " -d \(quoted(flagText(f)))\n"

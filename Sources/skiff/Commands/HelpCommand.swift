@@ -10,7 +10,7 @@ enum HelpCommand: Command {
                  help: "write the manual pages (skiff.8, skiff-COMMAND.8 and skiff-config.5) into DIR, creating it",
                  completion: .directory),
         FlagSpec(names: ["completion"], takesValue: true, argument: "SHELL",
-                 help: "print the completion script for bash, zsh or fish", completion: .values(["bash", "zsh", "fish"])),
+                 help: "print the completion script for bash, zsh or fish", completion: .values, choices: "bash zsh fish"),
     ]
 
     static var doc: CommandDoc {

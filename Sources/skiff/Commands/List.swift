@@ -9,7 +9,7 @@ enum ListCommand: Command {
     static let flags = [
         FlagSpec(names: ["format", "f"], takesValue: true, argument: "FORMAT",
                  help: "output format: table or json (an array of OCI states, null when empty)",
-                 defaultValue: "table", completion: .values(["table", "json"])),
+                 defaultValue: "table", completion: .values, choices: "table json"),
         FlagSpec(names: ["quiet", "q"], takesValue: false, help: "print only the container ids, one a line"),
     ]
 
