@@ -187,7 +187,8 @@ enum Help {
         if !doc.examples.isEmpty {
             text += ".SH EXAMPLES\n"
             for (what, line) in doc.examples {
-                text += ".PP\n\(roff(what.prefix(1).uppercased() + what.dropFirst())):\n.PP\n.RS 4\n.nf\n\(roff(line))\n.fi\n.RE\n"
+                let sentence = what.prefix(1).uppercased() + what.dropFirst()
+                text += ".PP\n\(roff(sentence + (sentence.hasSuffix("?") ? "" : ":")))\n.PP\n.RS 4\n.nf\n\(roff(line))\n.fi\n.RE\n"
             }
         }
         text += ".SH SEE ALSO\n\\fBskiff\\fR(8), \\fBskiff\\-config\\fR(5)\n"

@@ -14,7 +14,7 @@ enum EventsCommand: Command {
 
     static var doc: CommandDoc {
         CommandDoc(description: """
-            Prints the container's events on stdout as JSON lines, {"type":…,"id":…,"data":…}: a "stats" \
+            Prints the container's events on stdout as JSON lines, {"type":...,"id":...,"data":...}: a "stats" \
             event (cgroup statistics, runc's shape) every --interval and an "oom" event whenever the \
             kernel's OOM killer kills a process of the container; it returns when the container stops.
             """,
