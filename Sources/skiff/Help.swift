@@ -475,6 +475,11 @@ enum Help {
             not __skiff_command >/dev/null
         end
 
+        function __skiff_using
+            set -l c (__skiff_command)
+            and test "$c" = "$argv[1]"
+        end
+
         function __skiff_ids
             set -l tokens (commandline -opc)
             set -l root
@@ -509,7 +514,7 @@ enum Help {
             text += "complete -c skiff -n __skiff_no_command -a \(c.name) -d \(quoted(c.summary))\n"
         }
         for c in CLI.commands {
-            let cond = "test (__skiff_command) = \(c.name)"
+            let cond = "__skiff_using \(c.name)"
             for f in c.flags + [CLI.helpFlag] { text += flagLine(f, cond) }
             for o in c.operands {
                 switch o.kind {
