@@ -491,7 +491,22 @@ enum Help {
                         set root --root (string replace -r '^[^=]*=' '' -- $tokens[$i])
                 end
             end
-            $tokens[1] $root list -q 2>/dev/null
+            command -sq $tokens[1]; and $tokens[1] $root list -q 2>/dev/null
+        end
+
+        # The number of operands after the command (words not starting with -).
+        function __skiff_operands
+            set -l tokens (commandline -opc)
+            set -l seen 0
+            set -l n 0
+            for t in $tokens[2..-1]
+                if test $seen = 1
+                    string match -q -- '-*' $t; or set n (math $n + 1)
+                else if test "$t" = (__skiff_command)
+                    set seen 1
+                end
+            end
+            test $n = $argv[1]
         end
 
         complete -c skiff -f
@@ -516,7 +531,9 @@ enum Help {
         for c in CLI.commands {
             let cond = "__skiff_using \(c.name)"
             for f in c.flags + [CLI.helpFlag] { text += flagLine(f, cond) }
-            for o in c.operands {
+            for (i, o) in c.operands.enumerated() {
+                // Several operands: complete each at its position (kill ID SIGNAL, exec ID COMMAND).
+                let cond = c.operands.count > 1 && !o.variadic ? cond + "; and __skiff_operands \(i)" : cond
                 switch o.kind {
                 case .containerID: text += "complete -c skiff -n \(quoted(cond)) -a '(__skiff_ids)'\n"
                 case .signal: text += "complete -c skiff -n \(quoted(cond)) -a \(quoted(signalNames.joined(separator: " ") + " 0"))\n"
