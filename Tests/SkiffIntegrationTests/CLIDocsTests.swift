@@ -17,11 +17,14 @@ extension Integration {
             let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
             for file in files {
                 let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
-                let pattern = try NSRegularExpression(pattern: #"FlagSpec\(names: \[([^\]]*)\]([^)]*\)?[^)]*)\)"#, options: [.dotMatchesLineSeparators])
-                for m in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                // Each `FlagSpec(names: [...]`, and its text up to the next one: it must set help.
+                let pattern = try NSRegularExpression(pattern: #"FlagSpec\(names: \[([^\]]*)\]"#)
+                let matches = pattern.matches(in: text, range: NSRange(text.startIndex..., in: text))
+                for (i, m) in matches.enumerated() {
                     let names = String(text[Range(m.range(at: 1), in: text)!])
                         .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-                    let rest = String(text[Range(m.range(at: 2), in: text)!])
+                    let end = i + 1 < matches.count ? Range(matches[i + 1].range, in: text)!.lowerBound : text.endIndex
+                    let rest = text[Range(m.range, in: text)!.upperBound..<end]
                     flags.append(SourceFlag(names: names, file: file, hasHelp: rest.contains("help: \"")))
                 }
             }
@@ -114,7 +117,7 @@ extension Integration {
             #expect(Set(pages) == expected)
             for page in pages.sorted() {
                 let text = try #require(readFile(dir + "/" + page))
-                #expect(text.allSatisfy(\.isASCII), "\(page) has non-ASCII characters")
+                #expect(text.utf8.allSatisfy { $0 < 0x80 }, "\(page) has non-ASCII characters")
                 let groff = h.sh("LANG=C groff -ww -z -man \(dir)/\(page)")
                 #expect(groff.status == 0 && groff.stderr.isEmpty, "groff -ww -z -man \(page): \(groff)")
                 let man = h.sh("LANG=C MANWIDTH=80 man -l -P cat \(dir)/\(page)")
