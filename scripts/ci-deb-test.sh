@@ -41,8 +41,8 @@ say "installed files"
 commit="$(/usr/bin/skiff --version | sed -n 's/^commit: //p')"
 head="$(git -c safe.directory='*' rev-parse HEAD 2>/dev/null || echo unknown)"
 [ "${commit%-dirty}" = "$head" ] || fail "--version says commit $commit, the tree is at $head"
-file /usr/bin/skiff | grep -q 'statically linked' || fail "/usr/bin/skiff is not static"
-file /usr/bin/skiff | grep -q ', stripped' || fail "/usr/bin/skiff is not stripped"
+! readelf -lW /usr/bin/skiff | grep -q INTERP || fail "/usr/bin/skiff is not static"
+! readelf -SW /usr/bin/skiff | grep -q -e '\.symtab' -e '\.debug_info' || fail "/usr/bin/skiff is not stripped"
 for page in skiff skiff-create skiff-kill skiff-config; do
     man -w "$page" >/dev/null || fail "man -w $page finds no page"
 done
