@@ -2,13 +2,19 @@
 /// names (`-root`), booleans with an optional `=true|false`, flags before positionals, and for
 /// some verbs no flag parsing after the first positional.
 ///
-/// Each flag carries its own documentation (argument name, default, meaning, completion), so the
-/// parser, `--help`, the man pages and the shell completions come from this one table. The
-/// strings are literals: nothing is formatted unless help is asked for.
-struct FlagSpec {
+/// Each flag carries its own documentation (argument name, default, meaning, completion) in
+/// `doc`, so the parser, `--help`, the man pages and the shell completions come from this one
+/// table. `doc` is a closure: the documentation is built only when help is asked for, and
+/// parsing copies no more than names and a function pointer.
+struct FlagSpec: Sendable {
     var names: [String]
     var takesValue: Bool
     var repeatable = false
+    var doc: @Sendable () -> FlagDoc = { FlagDoc() }
+    var name: String { names[0] }
+}
+
+struct FlagDoc {
     /// The argument's name in help (`DIR`, `FILE`); empty for booleans.
     var argument = ""
     /// What the flag does, one sentence or two.
@@ -17,14 +23,12 @@ struct FlagSpec {
     var defaultValue: String? = nil
     /// What the shells complete for the argument.
     var completion: Completion = .none
-    var name: String { names[0] }
+    /// The accepted values, space-separated, for help and completion (`.values`).
+    var choices = ""
 
-    /// `values`: the flag's `choices`. No payload, so the hot parse path copies plain literals.
     enum Completion {
         case none, file, directory, signal, values
     }
-    /// The accepted values, space-separated, for help and completion (`.values`).
-    var choices = ""
 }
 
 struct FlagValue {

@@ -55,32 +55,32 @@ enum CLI {
     ]
 
     static let globalFlags: [FlagSpec] = [
-        FlagSpec(names: ["root"], takesValue: true, argument: "DIR",
+        FlagSpec(names: ["root"], takesValue: true, doc: { FlagDoc(argument: "DIR",
                  help: "directory for the containers' state",
-                 defaultValue: "/run/skiff; $XDG_RUNTIME_DIR/skiff when not root", completion: .directory),
-        FlagSpec(names: ["log"], takesValue: true, argument: "FILE",
+                 defaultValue: "/run/skiff; $XDG_RUNTIME_DIR/skiff when not root", completion: .directory) }),
+        FlagSpec(names: ["log"], takesValue: true, doc: { FlagDoc(argument: "FILE",
                  help: "write the log (errors, warnings, --debug) to FILE, appending; errors also go to stderr",
-                 defaultValue: "stderr", completion: .file),
-        FlagSpec(names: ["log-format"], takesValue: true, argument: "FORMAT",
-                 help: "format of the log: text or json", defaultValue: "text", completion: .values, choices: "text json"),
-        FlagSpec(names: ["debug"], takesValue: false, help: "log debug messages"),
+                 defaultValue: "stderr", completion: .file) }),
+        FlagSpec(names: ["log-format"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
+                 help: "format of the log: text or json", defaultValue: "text", completion: .values, choices: "text json") }),
+        FlagSpec(names: ["debug"], takesValue: false, doc: { FlagDoc(help: "log debug messages") }),
         FlagSpec(names: ["systemd-cgroup"], takesValue: false,
-                 help: "read linux.cgroupsPath as slice:prefix:name for the systemd cgroup driver, which this version of skiff does not support: such a container is refused"),
-        FlagSpec(names: ["cgroup-manager"], takesValue: true, argument: "MANAGER",
+                 doc: { FlagDoc(help: "read linux.cgroupsPath as slice:prefix:name for the systemd cgroup driver, which this version of skiff does not support: such a container is refused") }),
+        FlagSpec(names: ["cgroup-manager"], takesValue: true, doc: { FlagDoc(argument: "MANAGER",
                  help: "crun's cgroup driver choice: cgroupfs (skiff's driver), systemd (the same as --systemd-cgroup) or disabled (refused by create and run: skiff always places a container in cgroups)",
-                 defaultValue: "cgroupfs", completion: .values, choices: "cgroupfs systemd disabled"),
-        FlagSpec(names: ["rootless"], takesValue: true, argument: "MODE",
+                 defaultValue: "cgroupfs", completion: .values, choices: "cgroupfs systemd disabled") }),
+        FlagSpec(names: ["rootless"], takesValue: true, doc: { FlagDoc(argument: "MODE",
                  help: "rootless mode: true, false or auto (auto: on when not root, or root of a user namespace)",
-                 defaultValue: "auto", completion: .values, choices: "true false auto"),
-        FlagSpec(names: ["criu"], takesValue: true, argument: "PATH",
+                 defaultValue: "auto", completion: .values, choices: "true false auto") }),
+        FlagSpec(names: ["criu"], takesValue: true, doc: { FlagDoc(argument: "PATH",
                  help: "accepted for runc compatibility and ignored (checkpoint and restore are not supported)",
-                 completion: .file),
+                 completion: .file) }),
         FlagSpec(names: ["version", "v"], takesValue: false,
-                 help: "print the version, the git commit and the runtime-spec version, then exit"),
+                 doc: { FlagDoc(help: "print the version, the git commit and the runtime-spec version, then exit") }),
         helpFlag,
     ]
 
-    static let helpFlag = FlagSpec(names: ["help", "h"], takesValue: false, help: "show help and exit")
+    static let helpFlag = FlagSpec(names: ["help", "h"], takesValue: false, doc: { FlagDoc(help: "show help and exit") })
 
     static func main(_ argv: [String]) -> Int32 {
         // Global flags stop at the first positional (the verb).

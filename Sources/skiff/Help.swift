@@ -3,6 +3,14 @@ import SkiffSpec
 /// Everything skiff says about its command line, generated from the one table (`CLI.globalFlags`,
 /// each command's `flags`, `operands` and `doc`): `--help`, `skiff help`, the man pages and the
 /// shell completions. Only reached when one of those is asked for.
+extension FlagSpec {
+    var argument: String { doc().argument }
+    var help: String { doc().help }
+    var defaultValue: String? { doc().defaultValue }
+    var completion: FlagDoc.Completion { doc().completion }
+    var choices: String { doc().choices }
+}
+
 enum Help {
     static let width = 80
 

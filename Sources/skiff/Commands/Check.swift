@@ -4,9 +4,9 @@ enum CheckCommand: Command {
     static let name = "check"
     static let summary = "validate a bundle without running it: every config.json problem and what this host lacks"
     static let operands: [Operand] = []
-    static let flags = [FlagSpec(names: ["bundle", "b"], takesValue: true, argument: "DIR",
+    static let flags = [FlagSpec(names: ["bundle", "b"], takesValue: true, doc: { FlagDoc(argument: "DIR",
                                  help: "path to the bundle to check", defaultValue: "the current directory",
-                                 completion: .directory)]
+                                 completion: .directory) })]
 
     static var doc: CommandDoc {
         CommandDoc(description: """

@@ -5,7 +5,7 @@ enum DeleteCommand: Command {
     static let summary = "delete a container and everything it holds on the host"
     static let operands = [Operand.containerID]
     static let flags = [FlagSpec(names: ["force", "f"], takesValue: false,
-                                 help: "kill the container first if it is running (SIGKILL to every process), and succeed for an unknown id")]
+                                 doc: { FlagDoc(help: "kill the container first if it is running (SIGKILL to every process), and succeed for an unknown id") })]
 
     static var doc: CommandDoc {
         CommandDoc(description: """

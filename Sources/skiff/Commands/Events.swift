@@ -7,9 +7,9 @@ enum EventsCommand: Command {
     static let summary = "print container events (stats every --interval, oom) as JSON lines"
     static let operands = [Operand.containerID]
     static let flags = [
-        FlagSpec(names: ["stats"], takesValue: false, help: "print the container's resource statistics once and exit"),
-        FlagSpec(names: ["interval"], takesValue: true, argument: "DURATION",
-                 help: "time between statistics events, as a Go duration (500ms, 5s, 1m30s)", defaultValue: "5s"),
+        FlagSpec(names: ["stats"], takesValue: false, doc: { FlagDoc(help: "print the container's resource statistics once and exit") }),
+        FlagSpec(names: ["interval"], takesValue: true, doc: { FlagDoc(argument: "DURATION",
+                 help: "time between statistics events, as a Go duration (500ms, 5s, 1m30s)", defaultValue: "5s") }),
     ]
 
     static var doc: CommandDoc {

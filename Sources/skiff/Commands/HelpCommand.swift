@@ -6,11 +6,11 @@ enum HelpCommand: Command {
     static let summary = "show the help of skiff or of a command; write the manual pages or a shell completion script"
     static let operands = [Operand(name: "[command]", required: false, kind: .commandName)]
     static let flags: [FlagSpec] = [
-        FlagSpec(names: ["man"], takesValue: true, argument: "DIR",
+        FlagSpec(names: ["man"], takesValue: true, doc: { FlagDoc(argument: "DIR",
                  help: "write the manual pages (skiff.8, skiff-COMMAND.8 and skiff-config.5) into DIR, creating it",
-                 completion: .directory),
-        FlagSpec(names: ["completion"], takesValue: true, argument: "SHELL",
-                 help: "print the completion script for bash, zsh or fish", completion: .values, choices: "bash zsh fish"),
+                 completion: .directory) }),
+        FlagSpec(names: ["completion"], takesValue: true, doc: { FlagDoc(argument: "SHELL",
+                 help: "print the completion script for bash, zsh or fish", completion: .values, choices: "bash zsh fish") }),
     ]
 
     static var doc: CommandDoc {

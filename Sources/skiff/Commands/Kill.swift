@@ -6,7 +6,7 @@ enum KillCommand: Command {
     static let summary = "send a signal (default SIGTERM) to a container's init, or with --all to every process"
     static let operands = [Operand.containerID, Operand(name: "[signal]", required: false, kind: .signal)]
     static let flags = [FlagSpec(names: ["all", "a"], takesValue: false,
-                                 help: "send the signal to every process in the container's cgroup, not only init")]
+                                 doc: { FlagDoc(help: "send the signal to every process in the container's cgroup, not only init") })]
 
     static var doc: CommandDoc {
         CommandDoc(description: """

@@ -7,10 +7,10 @@ enum ListCommand: Command {
     static let summary = "list containers under --root"
     static let operands: [Operand] = []
     static let flags = [
-        FlagSpec(names: ["format", "f"], takesValue: true, argument: "FORMAT",
+        FlagSpec(names: ["format", "f"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
                  help: "output format: table or json (an array of OCI states, null when empty)",
-                 defaultValue: "table", completion: .values, choices: "table json"),
-        FlagSpec(names: ["quiet", "q"], takesValue: false, help: "print only the container ids, one a line"),
+                 defaultValue: "table", completion: .values, choices: "table json") }),
+        FlagSpec(names: ["quiet", "q"], takesValue: false, doc: { FlagDoc(help: "print only the container ids, one a line") }),
     ]
 
     static var doc: CommandDoc {

@@ -6,9 +6,9 @@ enum PsCommand: Command {
     static let name = "ps"
     static let summary = "list the processes running in a container"
     static let operands = [Operand.containerID, Operand(name: "[ps options...]", required: false, variadic: true, kind: .text)]
-    static let flags = [FlagSpec(names: ["format", "f"], takesValue: true, argument: "FORMAT",
+    static let flags = [FlagSpec(names: ["format", "f"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
                                  help: "table (ps(1) output limited to the container's processes) or json (an array of host pids)",
-                                 defaultValue: "table", completion: .values, choices: "table json")]
+                                 defaultValue: "table", completion: .values, choices: "table json") })]
 
     static var doc: CommandDoc {
         CommandDoc(description: """

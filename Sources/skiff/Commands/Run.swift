@@ -7,10 +7,10 @@ enum RunCommand: Command {
     static let operands = [Operand.containerID]
     static let flags = CreateCommand.createFlags + [
         FlagSpec(names: ["detach", "d"], takesValue: false,
-                 help: "return once the container started instead of waiting for it (it is then not removed)"),
-        FlagSpec(names: ["keep"], takesValue: false, help: "do not delete the container after it exits"),
+                 doc: { FlagDoc(help: "return once the container started instead of waiting for it (it is then not removed)") }),
+        FlagSpec(names: ["keep"], takesValue: false, doc: { FlagDoc(help: "do not delete the container after it exits") }),
         FlagSpec(names: ["no-subreaper"], takesValue: false,
-                 help: "do not make skiff a child subreaper (orphaned processes of the container go to the host's init)"),
+                 doc: { FlagDoc(help: "do not make skiff a child subreaper (orphaned processes of the container go to the host's init)") }),
     ]
 
     static var doc: CommandDoc {

@@ -7,10 +7,10 @@ enum SpecCommand: Command {
     static let summary = "write a default config.json (like runc spec)"
     static let operands: [Operand] = []
     static let flags = [
-        FlagSpec(names: ["bundle", "b"], takesValue: true, argument: "DIR",
-                 help: "directory to write config.json in", defaultValue: "the current directory", completion: .directory),
+        FlagSpec(names: ["bundle", "b"], takesValue: true, doc: { FlagDoc(argument: "DIR",
+                 help: "directory to write config.json in", defaultValue: "the current directory", completion: .directory) }),
         FlagSpec(names: ["rootless"], takesValue: false,
-                 help: "a configuration for an unprivileged user: a user namespace mapping root to the caller, no cgroup resources"),
+                 doc: { FlagDoc(help: "a configuration for an unprivileged user: a user namespace mapping root to the caller, no cgroup resources") }),
     ]
 
     static var doc: CommandDoc {
