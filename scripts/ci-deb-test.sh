@@ -3,7 +3,8 @@
 # builds the .deb (scripts/package-deb.sh), installs it with apt, checks what it installed
 # (binary, version with commit, man pages, completions), runs the demo with /usr/bin/skiff
 # (scripts/setup-and-demo.sh), purges the package and checks that nothing is left: no package
-# files, no directories it made, no state under /run/skiff.
+# files, no directories it made, no state under /run/skiff. Then the same for scripts/install.sh
+# under /usr/local (install, check, --uninstall, /usr/local exactly as before).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,4 +65,13 @@ for f in "${files[@]}" "${new_dirs[@]}"; do
 done
 if [ "$run_skiff_before" = 0 ] && [ -e /run/skiff ]; then echo "left behind: /run/skiff" >&2; left=1; fi
 [ "$left" = 0 ] || fail "files left after purge"
-echo "ci-deb-test: OK (${#files[@]} files installed and removed)"
+
+say "scripts/install.sh --debug-symbols, then --uninstall (prefix /usr/local)"
+before="$(find /usr/local | sort)"
+bin="$(swift build -c release --show-bin-path)/skiff"
+scripts/install.sh --binary "$bin" --debug-symbols
+/usr/local/bin/skiff --version | grep -q "^commit: $commit\$" || fail "/usr/local/bin/skiff --version"
+man -w skiff-create | grep -q '^/usr/local/' || fail "man -w skiff-create does not find the /usr/local page"
+scripts/install.sh --uninstall
+[ "$(find /usr/local | sort)" = "$before" ] || { diff <(echo "$before") <(find /usr/local | sort) >&2; fail "install.sh --uninstall left /usr/local different"; }
+echo "ci-deb-test: OK (${#files[@]} package files installed and removed; install.sh round trip clean)"

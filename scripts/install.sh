@@ -49,19 +49,21 @@ if [ "$prefix" = /usr ]; then zsh_completion="$root/share/zsh/vendor-completions
 else zsh_completion="$root/share/zsh/site-functions/_skiff"; fi
 fish_completion="$root/share/fish/vendor_completions.d/skiff.fish"
 
-# Removes a directory and its now-empty parents up to (not including) $root.
-prune() {
-    local d="$1"
-    while [ "$d" != "$root" ] && [ "${d#"$root"/}" != "$d" ] && rmdir "$d" 2>/dev/null; do d="$(dirname "$d")"; done
-}
+# The directories install.sh made (and only those) are listed here, deepest first, so that
+# --uninstall removes them again and never a directory that existed before (e.g. share/man).
+made_dirs="$root/share/skiff/installed-directories"
 
 if [ "$uninstall" = 1 ]; then
     rm -f "$bin_dir/skiff" "$debug_file" "$bash_completion" "$zsh_completion" "$fish_completion" \
-          "$man8"/skiff.8 "$man8"/skiff.8.gz "$man8"/skiff-*.8 "$man8"/skiff-*.8.gz "$man5"/skiff-config.5 "$man5"/skiff-config.5.gz
-    for d in "$bin_dir" "$(dirname "$debug_file")" "$man8" "$man5" "$(dirname "$bash_completion")" \
-             "$(dirname "$zsh_completion")" "$(dirname "$fish_completion")"; do
-        prune "$d"
-    done
+          "$man8"/skiff.8 "$man8"/skiff-*.8 "$man5"/skiff-config.5
+    if [ -f "$made_dirs" ]; then
+        dirs="$(cat "$made_dirs")"
+        rm -f "$made_dirs"
+        rmdir "$root/share/skiff" 2>/dev/null || true
+        while IFS= read -r d; do
+            [ -n "$d" ] && rmdir "$destdir$d" 2>/dev/null || true
+        done <<<"$dirs"
+    fi
     echo "skiff removed from $root"
     exit 0
 fi
@@ -89,11 +91,18 @@ fi
 "$work/skiff" help --completion zsh >"$work/_skiff"
 "$work/skiff" help --completion fish >"$work/skiff.fish"
 
-install -d -m 755 "$bin_dir" "$man8" "$man5" "$(dirname "$bash_completion")" "$(dirname "$zsh_completion")" \
-                  "$(dirname "$fish_completion")"
+dirs=("$bin_dir" "$man8" "$man5" "$(dirname "$bash_completion")" "$(dirname "$zsh_completion")"
+      "$(dirname "$fish_completion")" "$root/share/skiff")
+[ "$debug" = 1 ] && dirs+=("$(dirname "$debug_file")")
+# Every directory (and missing parent) that does not exist yet, for --uninstall; not when
+# staging a package (--destdir): dpkg tracks those itself.
+new_dirs=()
+for d in "${dirs[@]}"; do
+    while [ ! -e "$d" ] && [ "$d" != / ]; do new_dirs+=("${d#"$destdir"}"); d="$(dirname "$d")"; done
+done
+install -d -m 755 "${dirs[@]}"
 install -m 755 "$work/skiff" "$bin_dir/skiff"
 if [ "$debug" = 1 ]; then
-    install -d -m 755 "$(dirname "$debug_file")"
     install -m 644 "$work/skiff.debug" "$debug_file"
 fi
 install -m 644 "$work"/man/*.8 "$man8/"
@@ -101,6 +110,15 @@ install -m 644 "$work"/man/*.5 "$man5/"
 install -m 644 "$work/skiff.bash" "$bash_completion"
 install -m 644 "$work/_skiff" "$zsh_completion"
 install -m 644 "$work/skiff.fish" "$fish_completion"
+if [ -z "$destdir" ]; then
+    [ -f "$made_dirs" ] && cat "$made_dirs" >>"$work/dirs"    # a reinstall keeps the first list
+    printf '%s\n' "${new_dirs[@]}" >>"$work/dirs"
+    # Deepest first, each once.
+    awk 'NF && !seen[$0]++ { print length($0) "\t" $0 }' "$work/dirs" | sort -rn | cut -f2- >"$made_dirs"
+    chmod 644 "$made_dirs"
+else
+    rmdir "$root/share/skiff"
+fi
 
 size() { stat -c %s "$1"; }
 echo "skiff installed in $root: bin/skiff ($(size "$bin_dir/skiff") bytes stripped; $(size "$binary") with debug info)"
