@@ -166,9 +166,12 @@ enum CLI {
 
     /// runc's checkArgs wording when the number of operands is wrong, else nil.
     static func arityProblem(_ command: any Command.Type, _ count: Int) -> String? {
-        let ops = command.operands
-        let min = ops.filter(\.required).count
-        let max = ops.contains(where: \.variadic) ? Int.max : ops.count
+        // A plain loop: key paths would instantiate KeyPath objects on every invocation.
+        var min = 0, max = 0
+        for o in command.operands {
+            if o.required { min += 1 }
+            max = o.variadic ? Int.max : max + 1
+        }
         if min == max && count != min { return "requires exactly \(min) argument(s)" }
         if count < min { return "requires a minimum of \(min) argument(s)" }
         if count > max { return "requires a maximum of \(max) argument(s)" }
