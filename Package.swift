@@ -35,8 +35,8 @@ let package = Package(
             // BuildInfo.commit: the git commit, for --version (Plugins/BuildInfo).
             plugins: ["BuildInfo"],
         ),
-        // Writes BuildInfo.swift (the git commit of the tree, "unknown" outside a checkout) before
-        // every build; runs /bin/sh and git, no package dependency.
+        // Writes BuildInfo.swift (the git commit of the tree, "unknown" outside a checkout) when
+        // git's HEAD, index or branch ref changes; runs /bin/sh and git, no package dependency.
         .plugin(name: "BuildInfo", capability: .buildTool()),
         // Lifecycle, state machine, one file per spec section (plan + apply).
         .target(name: "SkiffRuntime", dependencies: ["SkiffSpec", "SkiffSystem"], swiftSettings: lean),

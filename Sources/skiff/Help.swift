@@ -367,7 +367,7 @@ enum Help {
 
         """
         var seen: [String] = []
-        for f in CLI.globalFlags + CLI.commands.flatMap { $0.flags } where f.takesValue {
+        for f in CLI.globalFlags + CLI.commands.flatMap({ $0.flags }) where f.takesValue {
             let pats = spellings(f).flatMap { [$0, String($0.dropFirst($0.hasPrefix("--") ? 1 : 0))] }.filter { !seen.contains($0) }
             if pats.isEmpty { continue }
             seen += pats
