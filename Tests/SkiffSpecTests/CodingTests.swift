@@ -303,7 +303,7 @@ struct StateTests {
     @Test func decodesARuntimeSpecStateAndWritesTheHookState() throws {
         let text = #"{"ociVersion":"1.2.0","id":"c","status":"created","pid":7,"bundle":"/b","annotations":{"k":"v"}}"#
         let state = try SpecDecoder.decode(OCIState.self, from: Array(text.utf8))
-        #expect(state == OCIState(id: "c", pid: 7, status: "created", bundle: "/b", rootfs: "", created: "", annotations: ["k": "v"]))
+        #expect(state == OCIState(ociVersion: "1.2.0", id: "c", pid: 7, status: "created", bundle: "/b", rootfs: "", created: "", annotations: ["k": "v"]))
         #expect(state.hookStateJSON() == text)
         var stopped = state
         stopped.pid = 0

@@ -9,6 +9,8 @@ public struct CreateOptions: Sendable {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    /// The configuration file instead of <bundle>/config.json (crun's `create --config`).
+    public var config: String?
     /// An already connected console socket (attached `run` with a terminal) instead of a path.
     public var consoleSocketFD: FD?
     public init(bundle: String, pidFile: String? = nil, consoleSocket: String? = nil) {
@@ -26,13 +28,14 @@ public struct Launched: Sendable {
 
 extension Container {
     /// Reads and validates <bundle>/config.json; the error names the JSON path at fault.
-    public static func loadSpec(bundle: String) throws(RuntimeError) -> Spec {
-        let path = bundle + "/config.json"
+    public static func loadSpec(bundle: String, config: String? = nil) throws(RuntimeError) -> Spec {
+        let path = config ?? bundle + "/config.json"
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.readFile(path)
         } catch {
             if !FileSystem.isDirectory(bundle) { throw RuntimeError("bundle \(bundle): \(SystemError.message(error.errno))") }
+            if let config { throw RuntimeError("--config \(config): \(error)") }
             throw RuntimeError("cannot read config.json: \(error)")
         }
         do {
@@ -47,7 +50,7 @@ extension Container {
     public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
         try ContainerID.validate(id)
         let bundle = FileSystem.absolute(opts.bundle)
-        let spec = try loadSpec(bundle: bundle)
+        let spec = try loadSpec(bundle: bundle, config: opts.config.map(FileSystem.absolute))
         guard let processSpec = spec.process else {
             throw RuntimeError("config.json: process: required field is missing")
         }
