@@ -30,7 +30,7 @@ extension Container {
         let path = bundle + "/config.json"
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readFile(path)
+            bytes = try FileSystem.readRegularFile(path, limit: FileSystem.configSizeLimit)
         } catch {
             if !FileSystem.isDirectory(bundle) { throw RuntimeError("bundle \(bundle): \(SystemError.message(error.errno))") }
             throw RuntimeError("cannot read config.json: \(error)")
