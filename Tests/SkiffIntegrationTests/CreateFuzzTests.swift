@@ -79,6 +79,46 @@ enum ConfigMutator {
         return rng.pick(values)
     }
 
+    static let strings = ["", "a", "/", "..", "../../../../", "/proc/self/fd/0", "/dev/zero", "a\u{0}b", "\n\u{1b}[31mred",
+                          String(repeating: "A", count: 4097), "rbind", "ro", "rw", "nosuid", "bind", "tmpfs", "proc", "sysfs",
+                          "mqueue", "cgroup", "devpts", "RLIMIT_NOFILE", "RLIMIT_BOGUS", "CAP_SYS_ADMIN", "CAP_BOGUS",
+                          "SCMP_ACT_ERRNO", "rwm", "c", "b", "u", "p", "private", "rshared", "rslave", "unbindable", "1-0",
+                          "0-1", "max", "-", "%s%n", "\u{FEFF}", "é", "/dev/null", "/proc", "/sys", "/tmp/x", "size=1",
+                          "mode=7777", "uid=4294967295", "nr_inodes=0", "recursive", "idmap", "PATH=", "=", "x=y"]
+    static var objects: [Any] { [
+        ["type": "tmpfs", "destination": "/x", "source": "tmpfs"] as [String: Any],
+        ["type": "bind", "destination": "/x", "source": "/tmp", "options": ["rbind", "ro"]] as [String: Any],
+        ["type": "proc", "destination": "/proc/sys", "source": "proc"] as [String: Any],
+        ["path": "/dev/fz", "type": "c", "major": 1, "minor": 3] as [String: Any],
+        ["type": "RLIMIT_NPROC", "hard": 0, "soft": 0] as [String: Any],
+        ["allow": true, "access": "rwm", "type": "a"] as [String: Any],
+    ] }
+    static let numericKeys: Set<String> = ["uid", "gid", "umask", "size", "limit", "swap", "reservation", "shares", "quota",
+                                           "period", "major", "minor", "soft", "hard", "oomScoreAdj", "weight", "leafWeight",
+                                           "containerID", "hostID", "realtimeRuntime", "kernel", "kernelTCP", "swappiness",
+                                           "fileMode", "priority", "timeout"]
+    static let boolKeys: Set<String> = ["allow", "noNewPrivileges", "terminal", "disableOOMKiller", "checkBeforeUpdate",
+                                        "recursive", "idle", "readonly"]
+    static let arrayKeys: Set<String> = ["additionalGids", "options", "maskedPaths", "readonlyPaths", "devices", "rlimits",
+                                         "env", "args", "bounding", "effective", "permitted", "ambient", "inheritable",
+                                         "hugepageLimits", "weightDevice", "throttleReadBpsDevice", "syscalls", "names",
+                                         "architectures", "flags", "uidMappings", "mounts"]
+
+    /// A value of the type `key` usually has, from the interesting ones.
+    static func typedValue(for key: String, _ rng: inout SplitMix64) -> Any {
+        if numericKeys.contains(key) {
+            return rng.pick([0, 1, -1, 4294967295, 4294967296, Int64.max, Int64.min, NSNumber(value: UInt64.max), 9223372036854775,
+                             1 << 20] as [Any])
+        }
+        if boolKeys.contains(key) { return rng.below(2) == 0 }
+        if arrayKeys.contains(key) {
+            if rng.below(2) == 0 { return [rng.pick(strings)] as [Any] }
+            return [rng.pick(objects)] as [Any]
+        }
+        if rng.below(5) == 0 { return interesting(&rng) }
+        return rng.pick(strings)
+    }
+
     static func mutateString(_ s: String, _ rng: inout SplitMix64) -> String {
         switch rng.below(7) {
         case 0: return s + s
@@ -140,57 +180,49 @@ enum ConfigMutator {
             guard !all.isEmpty else { break }
             let path = rng.pick(all)
             let name = path.map(\.description).joined(separator: ".")
-            let op = rng.below(6)
+            let roll = rng.below(100)
             doc = update(doc, path[...]) { old in
-                switch op {
-                case 0:
+                if roll < 8 {
                     log.append("remove \(name)")
                     return nil
-                case 1:
-                    if let s = old as? String {
-                        let new = mutateString(s, &rng)
-                        log.append("\(name) = \(new.debugDescription.prefix(80))")
-                        return new
-                    }
-                    fallthrough
-                case 2:
-                    let new = interesting(&rng)
-                    log.append("\(name) = \(String(describing: new).prefix(80))")
-                    return new
-                case 3:
-                    if var o = old as? [String: Any] {
-                        let key = rng.pick(keys)
-                        let value = interesting(&rng)
-                        o[key] = value
-                        log.append("\(name).\(key) = \(String(describing: value).prefix(80))")
-                        return o
-                    }
-                    if var a = old as? [Any] {
-                        let value: Any = a.isEmpty || rng.below(2) == 0 ? interesting(&rng) : a[rng.below(a.count)]
-                        a.append(value)
-                        log.append("\(name) += \(String(describing: value).prefix(80))")
-                        return a
-                    }
-                    let new = interesting(&rng)
-                    log.append("\(name) = \(String(describing: new).prefix(80))")
-                    return new
-                case 4:
-                    if let n = old as? NSNumber, !(old is Bool) {
-                        let choices: [Any] = [n.int64Value &+ 1, n.int64Value &- 1, -n.int64Value, n.int64Value &* 1000,
-                                              NSNumber(value: UInt64.max), Int64.max, 0]
-                        let new = rng.pick(choices)
-                        log.append("\(name) = \(new)")
-                        return new
-                    }
-                    let new = interesting(&rng)
-                    log.append("\(name) = \(String(describing: new).prefix(80))")
-                    return new
-                default:
+                }
+                if roll < 15 {
                     // Same value, wrong type.
                     let new: Any = old is String ? 7 : (old is [Any] ? ["k": old] as [String: Any] : "\(old)")
                     log.append("\(name) retyped")
                     return new
                 }
+                // Type-preserving: the config still decodes, so create itself is exercised.
+                let new: Any
+                switch old {
+                case let b as Bool where old is Bool:
+                    new = !b
+                case let n as NSNumber:
+                    new = rng.pick([n.int64Value &+ 1, n.int64Value &- 1, -n.int64Value, n.int64Value &* 4096, 0, 1, -1,
+                                    4294967295, 4294967296, Int64(Int32.max), Int64.max, Int64.min, NSNumber(value: UInt64.max),
+                                    9223372036854775, 1 << 40] as [Any])
+                case let text as String:
+                    new = rng.below(2) == 0 ? mutateString(text, &rng) : rng.pick(strings)
+                case var a as [Any]:
+                    switch rng.below(4) {
+                    case 0 where !a.isEmpty: a.remove(at: rng.below(a.count))
+                    case 1 where !a.isEmpty: a.append(a[rng.below(a.count)])
+                    case 2: a = []
+                    default:
+                        if let first = a.first, first is String { a.append(rng.pick(strings)) }
+                        else if a.first is [String: Any] { a.append(rng.pick(objects)) }
+                        else { a.append(interesting(&rng)) }
+                    }
+                    new = a
+                case var o as [String: Any]:
+                    let key = rng.pick(keys)
+                    o[key] = typedValue(for: key, &rng)
+                    new = o
+                default:
+                    new = interesting(&rng)
+                }
+                log.append("\(name) = \(String(describing: new).prefix(100))")
+                return new
             } ?? [String: Any]()
         }
         return (sanitize(doc as? [String: Any] ?? [:], baseline: document), log)
@@ -219,6 +251,8 @@ extension Integration {
         static var iterations: Int { Int(ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_ITERATIONS"] ?? "") ?? 100 }
         static var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_SEED"] ?? "") ?? 1 }
         static var keep: String? { ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_KEEP"] }
+        /// SKIFF_CREATE_FUZZ_VERBOSE=1: print every case's mutations and create's answer.
+        static var verbose: Bool { ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_VERBOSE"] == "1" }
 
         /// One case through create + delete -f; the problems found (empty: fine).
         static func exercise(_ h: Harness, bundle: Bundle, config: Data, id: String) -> (problems: [String], created: Bool) {
@@ -230,6 +264,7 @@ extension Integration {
             if c.timedOut { problems.append("create timed out") }
             if c.status != 0 && c.status != 1 { problems.append("create exited \(c.status) (signal or crash): \(c.stderr.prefix(2000))") }
             if c.status == 1 && c.err.isEmpty { problems.append("create failed without a message") }
+            if verbose { print("  create \(c.status): \(c.err.prefix(300))") }
             if c.stderr.contains("Fatal error") || c.stderr.contains("Stack dump") { problems.append("create trapped: \(c.stderr.prefix(2000))") }
             let d = h.skiff(args: ["delete", "-f", id], timeout: 30)
             if d.timedOut || d.status != 0 { problems.append("delete -f: \(d)") }
@@ -262,6 +297,7 @@ extension Integration {
                 var rng = SplitMix64(seed: seed)
                 let (doc, log) = ConfigMutator.mutate(baseline, seed: seed, count: 1 + rng.below(4))
                 guard let data = try? JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]) else { continue }
+                if Self.verbose { print("seed \(seed): \(log.joined(separator: "; "))") }
                 let id = "fz-\(seed)-\(String(UInt32.random(in: 0..<UInt32.max), radix: 36))"
                 let (problems, ok) = Self.exercise(h, bundle: bundle, config: data, id: id)
                 if ok { created += 1 }
