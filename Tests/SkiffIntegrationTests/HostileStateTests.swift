@@ -289,3 +289,23 @@ extension Integration {
         }
     }
 }
+
+extension Integration.HostileState {
+    /// Without a pid namespace, processes can outlive init. Once init is gone nothing proves a
+    /// recorded cgroup is the container's except its name: the id's default cgroup
+    /// (/skiff/<id>) is still cleaned by kill --all and delete.
+    @Test func processesThatOutliveInitInTheDefaultCgroupAreStillKilled() throws {
+        let h = try Harness()
+        let bundle = try Bundle.make(from: "sleep", in: h) { c in
+            c["linux.namespaces"] = (c["linux.namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "pid" }
+            c.shell("sleep 1000 >/dev/null 2>&1 </dev/null & exit 0")
+        }
+        let (id, _) = h.create(bundle)
+        #expect(h.skiff("start", id).status == 0)
+        #expect(waitUntil { h.status(id) == "stopped" })
+        #expect(!h.processes(mentioning: id).isEmpty, "the background sleep should outlive init")
+        let d = h.skiff(args: ["delete", id], timeout: Self.deadline)
+        #expect(d.status == 0, "\(d)")
+        h.expectNothingLeft(id)
+    }
+}

@@ -54,8 +54,13 @@ extension Container {
     public func kill(_ signal: Int32, all: Bool = false) throws(RuntimeError) {
         let status = self.status
         if all {
-            // The recorded cgroups are signalled only while init verifiably lives in them.
-            if status == .stopped && !initAlive { return }
+            // The recorded cgroups are signalled only while init verifiably lives in them; once
+            // it is gone, only the id's default cgroup (processes that outlived init when the
+            // container has no pid namespace of its own).
+            if status == .stopped && !initAlive {
+                for pid in Cgroups.pids(defaultCgroupPaths()) { _ = Glibc.kill(pid, signal) }
+                return
+            }
             signalAll(signal)
             return
         }
@@ -138,6 +143,13 @@ extension Container {
         }
     }
 
+    /// The recorded cgroup paths that are the ones skiff gives this id by default (/skiff/<id>
+    /// in a hierarchy of this host): known to be the container's from its name alone.
+    func defaultCgroupPaths() -> [String] {
+        let defaults = Cgroups.directories(layout: CgroupLayout.host(), cgroupsPath: nil, id: id)
+        return state.cgroupPaths.filter { defaults.contains($0) }
+    }
+
     /// Removes everything the container left on the host. Poststop hook failures are warnings.
     /// `killIn`: cgroups verified to be the container's (`trustedCgroupPaths`), whose processes
     /// may be killed when they outlive init; the recorded ones are otherwise only rmdir'ed.
@@ -146,7 +158,10 @@ extension Container {
         // processes (listing a cgroup costs a stat per file). Processes of a container without
         // its own pid namespace may outlive init: then they are killed and the removal retried.
         if (try? Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [], attempts: 1)) == nil {
-            for pid in Cgroups.pids(verified) { _ = Glibc.kill(pid, SIGKILL) }
+            // Init is gone (a stopped container): nothing proves a recorded cgroup is the
+            // container's but its name, so only the id's default cgroup (/skiff/<id>) is trusted.
+            let targets = verified.isEmpty ? defaultCgroupPaths() : verified
+            for pid in Cgroups.pids(targets) { _ = Glibc.kill(pid, SIGKILL) }
             do {
                 try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
             } catch {
