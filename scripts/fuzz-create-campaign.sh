@@ -7,7 +7,7 @@
 # CreateFuzzTests.swift) with SKIFF_CREATE_FUZZ_ITERATIONS=COUNT and SKIFF_CREATE_FUZZ_SEED=SEED:
 # COUNT mutated sleep bundles through `skiff create` + `skiff delete -f`, each checked for exit
 # status 0/1, no signal, a deadline, and nothing left behind (state dir, cgroups, mounts,
-# processes). CI runs the same target with 100 cases (about a minute).
+# processes). CI runs the same target with 300 cases (under a minute here).
 #
 # Every failing case is kept as a fixture, spec-fixtures/fuzz-create/<seed>/config.json with
 # reason.txt (what was mutated, what went wrong), which the suite then replays on every run

@@ -12,7 +12,7 @@ import Testing
 // set sysctls on the host), hooks (host programs) and cgroupsPath (an existing host cgroup).
 //
 // Environment:
-//   SKIFF_CREATE_FUZZ_ITERATIONS  how many (default 100: the CI slice, about a minute)
+//   SKIFF_CREATE_FUZZ_ITERATIONS  how many (default 300: the CI slice, under a minute here)
 //   SKIFF_CREATE_FUZZ_SEED        the first seed (default 1); iteration i uses seed+i
 //   SKIFF_CREATE_FUZZ_KEEP        a directory: each failing case is saved there as
 //                                 <seed>/config.json + reason.txt (scripts/fuzz-create-campaign.sh)
@@ -248,7 +248,7 @@ enum ConfigMutator {
 
 extension Integration {
     @Suite struct CreateFuzz {
-        static var iterations: Int { Int(ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_ITERATIONS"] ?? "") ?? 100 }
+        static var iterations: Int { Int(ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_ITERATIONS"] ?? "") ?? 300 }
         static var seed: UInt64 { UInt64(ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_SEED"] ?? "") ?? 1 }
         static var keep: String? { ProcessInfo.processInfo.environment["SKIFF_CREATE_FUZZ_KEEP"] }
         /// SKIFF_CREATE_FUZZ_VERBOSE=1: print every case's mutations and create's answer.
