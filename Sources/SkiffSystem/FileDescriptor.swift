@@ -21,6 +21,19 @@ public struct FD: Sendable, Hashable {
         return bytes
     }
 
+    /// Reads until end of file, refusing more than `limit` bytes (a pipe that never ends).
+    public func readAll(limit: Int) throws(SystemError) -> [UInt8] {
+        var result: [UInt8] = []
+        while true {
+            let chunk = try read(max: 65536)
+            if chunk.isEmpty { return result }
+            result += chunk
+            if result.count > limit {
+                throw SystemError("read", nil, errno: EFBIG, detail: "more than \(limit) bytes (\(limit >> 20) MiB), the limit for this input")
+            }
+        }
+    }
+
     /// Reads until end of file.
     public func readAll() throws(SystemError) -> [UInt8] {
         // One buffer that doubles when full, read into directly: state files and /proc entries

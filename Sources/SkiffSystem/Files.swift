@@ -16,6 +16,72 @@ public enum FileSystem {
         do { return try fd.readAll() } catch { throw SystemError("read", path, errno: error.errno) }
     }
 
+    /// Size caps for files skiff reads from users: far above any real document (runc's own
+    /// configs are a few KiB; a config with thousands of mounts is well under 1 MiB).
+    public static let configSizeLimit = 4 << 20        // config.json, exec --process, update -r
+    /// state.json embeds the config (re-serialized, so up to twice its size) plus a few paths.
+    public static let stateSizeLimit = 16 << 20
+
+    /// Reads a file that must be a regular file of at most `limit` bytes. The open cannot
+    /// block (O_NONBLOCK: a fifo opens at once, and is then refused), a device such as
+    /// /dev/zero is refused before the first read, and a file that grows past the limit while
+    /// it is read is refused too. `noFollow`: a symlink as the last component is an error.
+    public static func readRegularFile(_ path: String, limit: Int, noFollow: Bool = false) throws(SystemError) -> [UInt8] {
+        let fd: FD
+        do {
+            fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (noFollow ? O_NOFOLLOW : 0))
+        } catch {
+            if noFollow && error.errno == ELOOP {
+                throw SystemError("open", path, errno: ELOOP, detail: "is a symbolic link, which is not accepted here")
+            }
+            throw error
+        }
+        defer { fd.close() }
+        return try readRegular(fd, path: path, limit: limit)
+    }
+
+    /// `readRegularFile` on an open descriptor (opened O_NONBLOCK); `path` names it in errors.
+    public static func readRegular(_ fd: FD, path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let st = try fd.stat()
+        try requireRegular(st, path: path, call: "read")
+        if Int64(st.st_size) > Int64(limit) { throw tooLarge(path, limit: limit) }
+        var result: [UInt8] = []
+        while true {
+            let chunk: [UInt8]
+            do { chunk = try fd.read(max: 65536) } catch { throw SystemError("read", path, errno: error.errno) }
+            if chunk.isEmpty { break }
+            result += chunk
+            if result.count > limit { throw tooLarge(path, limit: limit) }
+        }
+        return result
+    }
+
+    /// Throws unless `st` is a regular file, naming what it is instead.
+    public static func requireRegular(_ st: Glibc.stat, path: String, call: String) throws(SystemError) {
+        let type = st.st_mode & S_IFMT
+        if type == S_IFREG { return }
+        throw SystemError(call, path, errno: type == S_IFDIR ? EISDIR : EINVAL,
+                          detail: "not a regular file: it is \(fileTypeName(st.st_mode))")
+    }
+
+    /// "a directory", "a fifo", "a character device", … for messages.
+    public static func fileTypeName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a fifo"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        default: return "of unknown type"
+        }
+    }
+
+    private static func tooLarge(_ path: String, limit: Int) -> SystemError {
+        SystemError("read", path, errno: EFBIG, detail: "file is larger than \(limit) bytes (\(limit >> 20) MiB), the limit for this file")
+    }
+
     public static func readText(_ path: String) throws(SystemError) -> String {
         String(decoding: try readFile(path), as: UTF8.self)
     }
@@ -40,7 +106,8 @@ public enum FileSystem {
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let temp = dir + "/." + base + ".tmp\(getpid())"
-        let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        // Never through a symlink or into a fifo someone left at the temporary name.
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK, mode: mode)
         do {
             try fd.write(bytes)
         } catch {
@@ -255,8 +322,28 @@ public func sk_stat_path(_ path: String, _ st: inout stat) -> Int32 {
 }
 
 extension FileSystem {
-    /// Opens a log file for appending (create, append, sync), 0644.
+    /// Opens a log file for appending (create, append, sync), 0644. The open cannot block (a
+    /// fifo with no reader) and only a regular file (or /dev/null) is accepted.
     public static func openAppend(_ path: String) throws(SystemError) -> FD {
-        try open(path, O_WRONLY | O_CREAT | O_APPEND | O_SYNC, mode: 0o644)
+        let fd: FD
+        do {
+            fd = try open(path, O_WRONLY | O_CREAT | O_APPEND | O_SYNC | O_NONBLOCK | O_NOCTTY, mode: 0o644)
+        } catch {
+            // A fifo without a reader: ENXIO ("no such device or address") says too little.
+            var st = Glibc.stat()
+            if error.errno == ENXIO, sk_stat(path, &st) == 0 { try requireRegular(st, path: path, call: "open") }
+            throw error
+        }
+        do {
+            let st = try fd.stat()
+            let isDevNull = (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0x103  // makedev(1, 3)
+            if !isDevNull { try requireRegular(st, path: path, call: "open") }
+            // Back to blocking writes (O_NONBLOCK only kept open(2) from waiting).
+            _ = sk_fcntl_int(fd.raw, F_SETFL, O_APPEND)
+        } catch {
+            fd.close()
+            throw error
+        }
+        return fd
     }
 }

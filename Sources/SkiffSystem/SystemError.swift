@@ -8,16 +8,21 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public var call: String
     public var path: String?
     public var errno: Int32
+    /// Replaces strerror's text when the problem is more specific than errno ("not a regular
+    /// file: it is a fifo").
+    public var detail: String? = nil
 
-    public init(_ call: String, _ path: String? = nil, errno: Int32 = CSkiffSys.sk_errno()) {
+    public init(_ call: String, _ path: String? = nil, errno: Int32 = CSkiffSys.sk_errno(), detail: String? = nil) {
         self.call = call
         self.path = path
         self.errno = errno
+        self.detail = detail
     }
 
     public var description: String {
-        if let path { return "\(call) \(path): \(SystemError.message(errno))" }
-        return "\(call): \(SystemError.message(errno))"
+        let text = detail ?? SystemError.message(errno)
+        if let path { return "\(call) \(path): \(text)" }
+        return "\(call): \(text)"
     }
 
     /// strerror in Go's spelling: lower-case first letter.

@@ -59,9 +59,9 @@ public enum BundleCheck {
         let bundle = FileSystem.absolute(bundle)
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readFile(bundle + "/config.json")
+            bytes = try FileSystem.readRegularFile(bundle + "/config.json", limit: FileSystem.configSizeLimit)
         } catch {
-            return [Problem(path: "", message: "cannot read \(bundle)/config.json: \(SystemError.message(error.errno))", section: base + "bundle.md")]
+            return [Problem(path: "", message: "cannot read \(bundle)/config.json: \(error.detail ?? SystemError.message(error.errno))", section: base + "bundle.md")]
         }
         let spec: Spec
         do {

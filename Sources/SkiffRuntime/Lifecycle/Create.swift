@@ -32,7 +32,7 @@ extension Container {
         let path = config ?? bundle + "/config.json"
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readFile(path)
+            bytes = try FileSystem.readRegularFile(path, limit: FileSystem.configSizeLimit)
         } catch {
             if !FileSystem.isDirectory(bundle) { throw RuntimeError("bundle \(bundle): \(SystemError.message(error.errno))") }
             if let config { throw RuntimeError("--config \(config): \(error)") }

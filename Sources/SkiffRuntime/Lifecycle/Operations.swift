@@ -58,7 +58,13 @@ extension Container {
     public func kill(_ signal: Int32, all: Bool = false) throws(RuntimeError) {
         let status = self.status
         if all {
-            if status == .stopped && !initAlive && Cgroups.pids(state.cgroupPaths).isEmpty { return }
+            // The recorded cgroups are signalled only while init verifiably lives in them; once
+            // it is gone, only the id's default cgroup (processes that outlived init when the
+            // container has no pid namespace of its own).
+            if status == .stopped && !initAlive {
+                for pid in Cgroups.pids(defaultCgroupPaths()) { _ = Glibc.kill(pid, signal) }
+                return
+            }
             signalAll(signal)
             return
         }
@@ -72,16 +78,36 @@ extension Container {
         if signal == SIGKILL || signal == SIGTERM { Cgroups.thaw(state.cgroupPaths) }
     }
 
-    func signalAll(_ signal: Int32) {
-        let frozen = Cgroups.isFrozen(state.cgroupPaths, orFreezing: true)
+    /// Init, and every process of the recorded cgroups when init is verifiably in them
+    /// (`trustedCgroupPaths`); otherwise init alone, with a warning.
+    func signalAll(_ signal: Int32, trusted: [String]? = nil) {
+        let paths = trusted ?? trustedCgroupPaths()
+        let frozen = Cgroups.isFrozen(paths, orFreezing: true)
         if let fd = initPidFD() {
             _ = try? ProcessControl.pidfdSignal(fd, signal)
             fd.close()
         }
-        for pid in Cgroups.pids(state.cgroupPaths) where pid != state.initPid {
+        for pid in Cgroups.pids(paths) where pid != state.initPid {
             _ = Glibc.kill(pid, signal)
         }
-        if signal == SIGKILL || frozen { Cgroups.thaw(state.cgroupPaths) }
+        if signal == SIGKILL || frozen { Cgroups.thaw(paths) }
+    }
+
+    /// The recorded cgroup paths, if init is alive, the same process create started (start
+    /// time), and inside each of them; else [] (and a warning when there were paths).
+    /// Nothing is signalled on the word of a state file alone (issue 13, 4c).
+    func trustedCgroupPaths() -> [String] {
+        if state.cgroupPaths.isEmpty { return [] }
+        guard initAlive, let procCgroup = try? FileSystem.readText("/proc/\(state.initPid)/cgroup"),
+              Cgroups.holdProcess(state.cgroupPaths, procCgroup: procCgroup, layout: CgroupLayout.host()),
+              initAlive  // still the same process after the read
+        else {
+            if initAlive {
+                writeStderr("skiff: warning: container \(id): init (pid \(state.initPid)) is not in the cgroups its state records; signalling init only\n")
+            }
+            return []
+        }
+        return state.cgroupPaths
     }
 
     /// Tears the container down: kill what is left, poststop hooks, cgroup, state dir.
@@ -89,32 +115,28 @@ extension Container {
         let lock = try store.lock(id)
         defer { lock.close() }
         let status = self.status
-        switch status {
-        case .stopped:
-            break
-        case .created:
-            try killAndWait()
-        case .running, .paused:
-            if !force {
-                throw RuntimeError("cannot delete container \(id) that is not stopped: \(status.rawValue)")
-            }
-            try killAndWait()
+        if status != .stopped && status != .created && !force {
+            throw RuntimeError("cannot delete container \(id) that is not stopped: \(status.rawValue)")
         }
-        destroy()
+        // Checked while init lives: after the kill nothing proves the cgroups are the container's.
+        let verified = status == .stopped ? [] : trustedCgroupPaths()
+        if status != .stopped { try killAndWait(trusted: verified) }
+        destroy(killIn: verified)
     }
 
     /// SIGKILL init (and the cgroup when init has no pid namespace of its own) and wait ≤10 s.
-    func killAndWait() throws(RuntimeError) {
+    func killAndWait(trusted: [String]) throws(RuntimeError) {
         let pidfd = initPidFD()
         defer { pidfd?.close() }
         if state.privatePidNamespace, let pidfd {
             // Init's death kills every process of its pid namespace: no need to search the
             // cgroup (runc's destroy does the same).
-            let frozen = Cgroups.isFrozen(state.cgroupPaths, orFreezing: true)
+            let paths = trusted
+            let frozen = Cgroups.isFrozen(paths, orFreezing: true)
             _ = try? ProcessControl.pidfdSignal(pidfd, SIGKILL)
-            if frozen { Cgroups.thaw(state.cgroupPaths) }
+            if frozen { Cgroups.thaw(paths) }
         } else {
-            signalAll(SIGKILL)
+            signalAll(SIGKILL, trusted: trusted)
         }
         if let pidfd {
             if !ProcessControl.waitExit(pidfd, milliseconds: 10_000) {
@@ -125,13 +147,25 @@ extension Container {
         }
     }
 
+    /// The recorded cgroup paths that are the ones skiff gives this id by default (/skiff/<id>
+    /// in a hierarchy of this host): known to be the container's from its name alone.
+    func defaultCgroupPaths() -> [String] {
+        let defaults = Cgroups.directories(layout: CgroupLayout.host(), cgroupsPath: nil, id: id)
+        return state.cgroupPaths.filter { defaults.contains($0) }
+    }
+
     /// Removes everything the container left on the host. Poststop hook failures are warnings.
-    func destroy() {
+    /// `killIn`: cgroups verified to be the container's (`trustedCgroupPaths`), whose processes
+    /// may be killed when they outlive init; the recorded ones are otherwise only rmdir'ed.
+    func destroy(killIn verified: [String]) {
         // Usually the cgroup is empty by now: removed at the first try, with no search for
         // processes (listing a cgroup costs a stat per file). Processes of a container without
         // its own pid namespace may outlive init: then they are killed and the removal retried.
         if (try? Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [], attempts: 1)) == nil {
-            for pid in Cgroups.pids(state.cgroupPaths) { _ = Glibc.kill(pid, SIGKILL) }
+            // Init is gone (a stopped container): nothing proves a recorded cgroup is the
+            // container's but its name, so only the id's default cgroup (/skiff/<id>) is trusted.
+            let targets = verified.isEmpty ? defaultCgroupPaths() : verified
+            for pid in Cgroups.pids(targets) { _ = Glibc.kill(pid, SIGKILL) }
             do {
                 try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
             } catch {
@@ -154,9 +188,35 @@ extension Container {
         }
     }
 
-    /// `delete --force` for an id whose state is missing or unreadable: remove the leftovers.
-    public static func forceRemove(_ id: String, options: RuntimeOptions) {
-        options.store.remove(id)
+    /// `delete --force` for an id whose state is missing or cannot be used (`reason`, from
+    /// `load`). Nothing the state file says is acted on (a damaged, forged or foreign state
+    /// could name any process, cgroup or hook); what is verifiable from the id alone is: the
+    /// state directory (a symlink in its place: the link only) and, when that directory was
+    /// there, the cgroup skiff gives this id by default (/skiff/<id> in each hierarchy, which
+    /// skiff owns): its processes are killed and it is removed. A container made with its own
+    /// cgroupsPath keeps its processes and cgroups, and the warning says so.
+    public static func forceRemove(_ id: String, options: RuntimeOptions, reason: RuntimeError? = nil) {
+        let store = options.store
+        guard FileSystem.exists(store.directory(id)) else { return }
+        let layout = CgroupLayout.host()
+        let defaults = Cgroups.directories(layout: layout, cgroupsPath: nil, id: id).filter { FileSystem.isDirectory($0) }
+        if !defaults.isEmpty {
+            // Kill, thaw (a frozen process dies only once thawed), remove; again while
+            // something forked in between.
+            var failure: RuntimeError?
+            for _ in 0..<10 {
+                for pid in Cgroups.pids(defaults) { _ = Glibc.kill(pid, SIGKILL) }
+                Cgroups.thaw(defaults)
+                do { try Cgroups.destroy(defaults, attempts: 25); failure = nil; break } catch { failure = error }
+            }
+            if let failure { writeStderr("skiff: warning: \(failure)\n") }
+        }
+        store.remove(id)
+        if let reason {
+            let cgroups = defaults.isEmpty ? "no default cgroup (/skiff/\(id)) was found, so processes in a cgroup the state names are left running"
+                : "killed and removed its default cgroup (/skiff/\(id))"
+            writeStderr("skiff: warning: \(reason); removed \(store.directory(id)) and \(cgroups); nothing named in the state file was acted on (no signals, hooks or cgroups)\n")
+        }
     }
 
     /// Every container under the root, for `list`.

@@ -140,15 +140,10 @@ public struct StateStore: Sendable {
     }
 
     /// Takes the container's lock (flock on its directory). Released when the FD is closed or
-    /// the process exits. Throws "does not exist" when there is no such container.
+    /// the process exits. Throws "does not exist" when there is no such container. The
+    /// directory itself, never a symlink to another one.
     public func lock(_ id: String) throws(RuntimeError) -> FD {
-        let fd: FD
-        do {
-            fd = try FileSystem.open(directory(id), O_RDONLY | O_DIRECTORY)
-        } catch {
-            if error.errno == ENOENT { throw RuntimeError.notExist(id) }
-            throw RuntimeError("\(error)")
-        }
+        let fd = try openDirectory(id)
         do {
             try FileSystem.lock(fd, path: directory(id))
         } catch {
@@ -158,22 +153,92 @@ public struct StateStore: Sendable {
         return fd
     }
 
-    public func load(_ id: String) throws(RuntimeError) -> StoredState {
-        let bytes: [UInt8]
+    private func openDirectory(_ id: String) throws(RuntimeError) -> FD {
         do {
-            bytes = try FileSystem.readFile(stateFile(id))
+            return try FileSystem.open(directory(id), O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         } catch {
             if error.errno == ENOENT { throw RuntimeError.notExist(id) }
-            throw RuntimeError("\(error)")
+            if error.errno == ELOOP || error.errno == ENOTDIR {
+                let what = (try? FileSystem.lstat(directory(id))).map { FileSystem.fileTypeName($0.st_mode) } ?? "not a directory"
+                throw Self.unusable(id, "\(directory(id)) is \(what), not a directory")
+            }
+            throw Self.unusable(id, "\(error)")
         }
+    }
+
+    /// Reads <root>/<id>/state.json, trusting it only as far as it deserves: the directory must
+    /// be a directory (not a symlink), state.json a regular file (not a symlink, fifo or
+    /// device) of at most `FileSystem.stateSizeLimit` bytes, both owned by root or the caller
+    /// and writable by no one else, and the document must name this id. Anything else is an
+    /// error saying what is wrong; `delete --force` then removes the directory without acting
+    /// on anything the file says (no hooks, no signals, no cgroups).
+    public func load(_ id: String) throws(RuntimeError) -> StoredState {
+        let dir = try openDirectory(id)
+        defer { dir.close() }
+        let path = stateFile(id)
+        let caller = Identity.euid
+        let bytes: [UInt8]
+        do {
+            let fd: FD
+            do {
+                fd = try FileSystem.openAt(dir, "state.json", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)
+            } catch {
+                if error.errno == ENOENT { throw RuntimeError.notExist(id) }
+                if error.errno == ELOOP { throw Self.unusable(id, "\(path) is a symbolic link (skiff never writes one)") }
+                throw Self.unusable(id, "\(SystemError("open", path, errno: error.errno))")
+            }
+            defer { fd.close() }
+            if let problem = Self.trustProblem(try dir.stat(), caller: caller, what: directory(id)) {
+                throw Self.unusable(id, problem)
+            }
+            let st = try fd.stat()
+            // Type before trust: "a fifo" says more than its mode bits.
+            try FileSystem.requireRegular(st, path: path, call: "read")
+            if let problem = Self.trustProblem(st, caller: caller, what: path) { throw Self.unusable(id, problem) }
+            bytes = try FileSystem.readRegular(fd, path: path, limit: FileSystem.stateSizeLimit)
+        } catch let error as SystemError {
+            throw Self.unusable(id, "\(error)")
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw Self.unusable(id, "\(error)")
+        }
+        let state: StoredState
         do {
             let document = try JSONValue.parse(bytes)
-            return try StoredState(json: document, at: .root([]))
+            state = try StoredState(json: document, at: .root([]))
         } catch let error as DecodingError {
-            throw RuntimeError("corrupt state: \(SpecError(file: stateFile(id), decodingError: error))")
+            throw RuntimeError("corrupt state: \(SpecError(file: path, decodingError: error))")
         } catch {
-            throw RuntimeError("corrupt state: \(stateFile(id)): \(error)")
+            throw RuntimeError("corrupt state: \(path): \(error)")
         }
+        // The directory name is the identity (issue 13, 4a): a state naming another container
+        // is never acted on under this one's name.
+        if state.id != id {
+            throw Self.unusable(id, "\(path) names another container (\"\(state.id)\")")
+        }
+        return state
+    }
+
+    static func unusable(_ id: String, _ reason: String) -> RuntimeError {
+        RuntimeError("cannot use the state of container \"\(id)\": \(reason)")
+    }
+
+    /// PURE. Why a state file (or its directory) with this owner and mode cannot be trusted:
+    /// owned by someone other than root or the caller, or writable by group or others (anyone
+    /// who can write it could add hooks that run as root at delete). nil when it can.
+    public static func trustProblem(_ st: stat, caller: UInt32, what: String) -> String? {
+        trustProblem(uid: st.st_uid, mode: st.st_mode, caller: caller, what: what)
+    }
+
+    public static func trustProblem(uid: UInt32, mode: mode_t, caller: UInt32, what: String) -> String? {
+        if uid != 0 && uid != caller {
+            return "\(what) is owned by uid \(uid), neither root nor the caller (uid \(caller)); refusing to trust it"
+        }
+        if mode & 0o022 != 0 {
+            return "\(what) is writable by group or others (mode \(String(mode & 0o7777, radix: 8))); refusing to trust it"
+        }
+        return nil
     }
 
     public func save(_ state: StoredState) throws(RuntimeError) {
@@ -194,6 +259,12 @@ public struct StateStore: Sendable {
     /// entry), anything else through a full walk.
     public func remove(_ id: String) {
         let dir = directory(id)
+        // A symlink (or any non-directory) in place of the directory: remove that entry only,
+        // never what it points to.
+        if let st = try? FileSystem.lstat(dir), (st.st_mode & S_IFMT) != S_IFDIR {
+            FileSystem.unlink(dir)
+            return
+        }
         for name in ["state.json", "exec.fifo"] { FileSystem.unlink(dir + "/" + name) }
         if rmdir(dir) == 0 || currentErrno() == ENOENT { return }
         try? FileSystem.removeAll(dir)

@@ -100,7 +100,7 @@ public struct OpenNamespaces: Sendable {
     public init(_ joins: [NamespacePlan.Join]) throws(RuntimeError) {
         for join in joins {
             do {
-                let fd = try FileSystem.open(join.path, O_RDONLY)
+                let fd = try FileSystem.open(join.path, O_RDONLY | O_NONBLOCK)  // a fifo must not block
                 fds.append((join, fd))
             } catch {
                 closeAll()

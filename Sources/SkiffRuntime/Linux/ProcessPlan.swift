@@ -206,7 +206,9 @@ public struct ProcessPlan: Sendable {
     }
 
     static func home(uid: UInt32) -> String {
-        guard let passwd = try? FileSystem.readText("/etc/passwd") else { return "/" }
+        // The container's file: a fifo or /dev/zero there must not hang or exhaust init.
+        guard let bytes = try? FileSystem.readRegularFile("/etc/passwd", limit: FileSystem.stateSizeLimit) else { return "/" }
+        let passwd = String(decoding: bytes, as: UTF8.self)
         for line in passwd.split(separator: "\n") {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             if f.count >= 6, UInt32(f[2]) == uid, !f[5].isEmpty { return String(f[5]) }

@@ -28,7 +28,7 @@ enum DeleteCommand: Command {
             // --force on an unknown or unreadable id: remove any leftover state and succeed (runc).
             guard force else { throw error }
             try ContainerID.validate(id)
-            Container.forceRemove(id, options: options)
+            Container.forceRemove(id, options: options, reason: error)
         }
         return 0
     }
