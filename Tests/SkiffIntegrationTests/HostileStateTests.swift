@@ -291,21 +291,32 @@ extension Integration {
 }
 
 extension Integration.HostileState {
-    /// Without a pid namespace, processes can outlive init. Once init is gone nothing proves a
-    /// recorded cgroup is the container's except its name: the id's default cgroup
-    /// (/skiff/<id>) is still cleaned by kill --all and delete.
-    @Test func processesThatOutliveInitInTheDefaultCgroupAreStillKilled() throws {
+    /// Without a pid namespace, processes can outlive init. Once init is gone the trusted state's
+    /// recorded cgroups (the default /skiff/<id>, or the config's own cgroupsPath, as docker and
+    /// containerd give) are still cleaned: `kill --all` (containerd's shim sends it when init of
+    /// a host-pid container exits) and `delete`.
+    @Test(arguments: [false, true])
+    func processesThatOutliveInitAreStillKilled(ownCgroupsPath: Bool) throws {
         let h = try Harness()
+        let custom = "/skiff-outlive-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
         let bundle = try Bundle.make(from: "sleep", in: h) { c in
             c["linux.namespaces"] = (c["linux.namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "pid" }
+            if ownCgroupsPath { c["linux.cgroupsPath"] = custom }
             c.shell("sleep 1000 >/dev/null 2>&1 </dev/null & exit 0")
         }
         let (id, _) = h.create(bundle)
         #expect(h.skiff("start", id).status == 0)
         #expect(waitUntil { h.status(id) == "stopped" })
-        #expect(!h.processes(mentioning: id).isEmpty, "the background sleep should outlive init")
+        let cgroupDir = ownCgroupsPath ? "/sys/fs/cgroup/pids\(custom)" : "/sys/fs/cgroup/pids/skiff/\(id)"
+        let procs = (try? String(contentsOfFile: cgroupDir + "/cgroup.procs", encoding: .utf8)) ?? ""
+        #expect(!procs.isEmpty, "the background sleep should outlive init in \(cgroupDir)")
+        let k = h.skiff(args: ["kill", "--all", id, "KILL"], timeout: Self.deadline)
+        #expect(k.status == 0, "\(k)")
+        #expect(waitUntil { ((try? String(contentsOfFile: cgroupDir + "/cgroup.procs", encoding: .utf8)) ?? "").isEmpty },
+                "kill --all left processes in \(cgroupDir)")
         let d = h.skiff(args: ["delete", id], timeout: Self.deadline)
         #expect(d.status == 0, "\(d)")
+        #expect(!FileManager.default.fileExists(atPath: cgroupDir), "\(cgroupDir) left behind")
         h.expectNothingLeft(id)
     }
 }

@@ -15,9 +15,8 @@ extension Cgroups {
             placements.append((Set(fields[1].split(separator: ",")), fields[2]))
         }
         for path in paths {
-            guard path.hasPrefix("/"), cleanPath(path) == path, let h = layout.hierarchy(of: path) else { return false }
+            guard isContainerCgroup(path, layout: layout), let h = layout.hierarchy(of: path) else { return false }
             let relative = h.mountPoint == "/" ? path : String(path.dropFirst(h.mountPoint.count))
-            if relative.isEmpty || relative == "/" { return false }
             let wanted = Set(h.controllers.map { Substring($0) })
             guard let placement = placements.first(where: { h.isV2 ? $0.controllers.isEmpty : $0.controllers == wanted }) else {
                 return false
@@ -26,5 +25,12 @@ extension Cgroups {
             if !(at == relative || at.hasPrefix(relative + "/")) { return false }
         }
         return true
+    }
+
+    /// PURE. A clean absolute path inside a cgroup hierarchy of `layout`, not its root.
+    public static func isContainerCgroup(_ path: String, layout: CgroupLayout) -> Bool {
+        guard path.hasPrefix("/"), cleanPath(path) == path, let h = layout.hierarchy(of: path) else { return false }
+        let relative = h.mountPoint == "/" ? path : String(path.dropFirst(h.mountPoint.count))
+        return !(relative.isEmpty || relative == "/")
     }
 }

@@ -59,10 +59,11 @@ extension Container {
         let status = self.status
         if all {
             // The recorded cgroups are signalled only while init verifiably lives in them; once
-            // it is gone, only the id's default cgroup (processes that outlived init when the
-            // container has no pid namespace of its own).
+            // it is gone, those of a trusted state file that are container cgroups (processes
+            // that outlived init when the container has no pid namespace of its own: containerd
+            // sends `kill --all` for them after init exits, as with runc).
             if status == .stopped && !initAlive {
-                for pid in Cgroups.pids(defaultCgroupPaths()) { _ = Glibc.kill(pid, signal) }
+                for pid in Cgroups.pids(recordedContainerCgroupPaths()) { _ = Glibc.kill(pid, signal) }
                 return
             }
             signalAll(signal)
@@ -147,11 +148,18 @@ extension Container {
         }
     }
 
-    /// The recorded cgroup paths that are the ones skiff gives this id by default (/skiff/<id>
-    /// in a hierarchy of this host): known to be the container's from its name alone.
-    func defaultCgroupPaths() -> [String] {
-        let defaults = Cgroups.directories(layout: CgroupLayout.host(), cgroupsPath: nil, id: id)
-        return state.cgroupPaths.filter { defaults.contains($0) }
+    /// The recorded cgroup paths once init is gone, when nothing can be checked against a live
+    /// init: those that are the directories this id and the saved config's cgroupsPath give
+    /// (the default /skiff/<id>, or e.g. docker's /docker/<id>), each a clean, non-root cgroup
+    /// of a hierarchy of this host. A state whose recorded paths disagree with its own config
+    /// (stale or forged) gets only the id's default cgroup.
+    func recordedContainerCgroupPaths() -> [String] {
+        let layout = CgroupLayout.host()
+        var expected = Cgroups.directories(layout: layout, cgroupsPath: nil, id: id)
+        if let path = (try? state.config())?.linux?.cgroupsPath {
+            expected += Cgroups.directories(layout: layout, cgroupsPath: path, id: id)
+        }
+        return state.cgroupPaths.filter { expected.contains($0) && Cgroups.isContainerCgroup($0, layout: layout) }
     }
 
     /// Removes everything the container left on the host. Poststop hook failures are warnings.
@@ -162,9 +170,8 @@ extension Container {
         // processes (listing a cgroup costs a stat per file). Processes of a container without
         // its own pid namespace may outlive init: then they are killed and the removal retried.
         if (try? Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [], attempts: 1)) == nil {
-            // Init is gone (a stopped container): nothing proves a recorded cgroup is the
-            // container's but its name, so only the id's default cgroup (/skiff/<id>) is trusted.
-            let targets = verified.isEmpty ? defaultCgroupPaths() : verified
+            // Init is gone (a stopped container): the trusted state's container cgroups.
+            let targets = verified.isEmpty ? recordedContainerCgroupPaths() : verified
             for pid in Cgroups.pids(targets) { _ = Glibc.kill(pid, SIGKILL) }
             do {
                 try Cgroups.destroy(state.cgroupPaths, createdParents: state.cgroupParents ?? [])
