@@ -1,7 +1,11 @@
+import SkiffSpec
+
 /// An error the runtime reports to the user: one line, naming the field, id or path at fault.
 public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Control characters in `message` (from config values, paths, hook output) are escaped:
+    /// an error is one line and cannot drive a terminal or forge a log line.
+    public init(_ message: String) { self.message = escapingControlCharacters(message) }
     public var description: String { message }
 
     public static func notExist(_ id: String) -> RuntimeError {

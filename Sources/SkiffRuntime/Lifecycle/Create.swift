@@ -73,12 +73,11 @@ extension Container {
         if spec.linux?.memoryPolicy != nil {
             throw RuntimeError("config.json: linux.memoryPolicy: NUMA memory policies are not supported by this version of skiff")
         }
-        // Labels for an LSM this host does not run are refused, never silently dropped.
-        if let label = processSpec.selinuxLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
-            throw RuntimeError("config.json: process.selinuxLabel: SELinux is not enabled on this host")
-        }
-        if let label = spec.linux?.mountLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
-            throw RuntimeError("config.json: linux.mountLabel: SELinux is not enabled on this host")
+        // What this host cannot do (LSM labels, root.path, clocks, blkio): the validation
+        // `skiff check` runs too.
+        let layout = CgroupLayout.host()
+        if let problem = HostValidation.spec(spec, bundle: bundle, layout: layout).first {
+            throw RuntimeError("\(problem)")
         }
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
@@ -89,7 +88,6 @@ extension Container {
         if !process.terminal && opts.consoleSocket != nil {
             throw RuntimeError("--console-socket given but process.terminal is false")
         }
-        let layout = CgroupLayout.host()
         let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
         let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
                                     layout: layout, namespaces: namespaces)
