@@ -10,6 +10,7 @@ import Testing
 ///
 /// SKIFF_FUZZ_SEED (default 1) and SKIFF_FUZZ_ITERATIONS (default 3000, a few seconds) pick
 /// the run; a failure message carries the seed and iteration to replay it.
+/// SKIFF_FUZZ_FIRST: the first iteration (default 0), to run a long campaign in slices.
 /// SKIFF_FUZZ_EMIT_DIR: also write every mutated config there (NNNNNN.json), for
 /// scripts/fuzz-campaign.sh to send through the built `skiff check`.
 @Suite("config fuzzing")
@@ -207,10 +208,11 @@ struct FuzzTests {
     @Test func mutatedConfigsNeverTrapAlwaysNameAPathAndRoundTrip() throws {
         let seed = Self.environment("SKIFF_FUZZ_SEED").flatMap { UInt64($0) } ?? 1
         let iterations = Self.environment("SKIFF_FUZZ_ITERATIONS").flatMap { Int($0) } ?? 3000
+        let first = Self.environment("SKIFF_FUZZ_FIRST").flatMap { Int($0) } ?? 0
         let emit = Self.environment("SKIFF_FUZZ_EMIT_DIR").flatMap { $0.isEmpty ? nil : $0 }
         try #require(!Self.corpus.isEmpty)
         var accepted = 0, refused = 0
-        for iteration in 0..<iterations {
+        for iteration in first..<(first + iterations) {
             let document = Self.mutatedDocument(seed: seed, iteration: iteration)
             let text = document.serialized()
             let replay = "SKIFF_FUZZ_SEED=\(seed) iteration \(iteration)"
