@@ -23,3 +23,15 @@ public enum ContainerID {
         if !ok { throw RuntimeError("invalid container ID format: \"\(id)\"") }
     }
 }
+
+/// --preserve-fds (plus LISTEN_FDS): how many fds past stdio pass into the container.
+public enum PreservedFds {
+    /// The kernel's default fs.nr_open: no process has more fds than this.
+    public static let maximum = 1 << 20
+
+    public static func validate(_ count: Int) throws(RuntimeError) {
+        if count < 0 || count > maximum {
+            throw RuntimeError("--preserve-fds: \(count) is outside 0...\(maximum) (LISTEN_FDS counts too)")
+        }
+    }
+}

@@ -322,6 +322,13 @@ private struct Validator {
             if let access = rule.access, !access.allSatisfy({ "rwm".contains($0) }) {
                 fail(path + ".access", "invalid access \(jsonQuoted(access)) (want a combination of r, w and m)")
             }
+            // -1 (or absent) is the wildcard; the kernel's numbers are 32-bit (a larger one
+            // would silently match another device once truncated).
+            for (name, value) in [("major", rule.major), ("minor", rule.minor)] {
+                if let value, value < -1 || value > Int64(UInt32.max) {
+                    fail(path + "." + name, "must be -1 (any) or between 0 and 4294967295, got \(value)")
+                }
+            }
         }
         if let memory = resources.memory {
             let limits = [

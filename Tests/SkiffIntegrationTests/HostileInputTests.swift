@@ -75,6 +75,12 @@ extension Integration {
             #expect(check.status == 1 && (check.stdout + check.stderr).contains("root.path: "), "\(check)")
             let id = h.newID()
             BadInput.expectRejected(h, h.skiff("create", "-b", bundle.path, id), id: id, mentioning: ["root.path: ", "symlink"])
+            // A bundle reached through a symlink, with a relative rootfs, is fine (as with runc).
+            let fine = try Bundle.make(from: "baseline", in: h)
+            let link = h.path("bundle-link")
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fine.path)
+            let run = h.skiff("run", "-b", link, h.newID())
+            #expect(run.status == 0 && run.stdout == "hello\n", "\(run)")
         }
 
         /// 9223372036854775 s (valid per the schema) overflowed the deadline: SIGILL in create,
@@ -125,6 +131,19 @@ extension Integration {
                 let logged = readFile(log) ?? ""
                 #expect(logged.split(separator: "\n").count == 1 && !logged.contains("\u{1B}"), "\(logged)")
                 h.expectNothingLeft(id)
+            }
+        }
+
+        /// --preserve-fds 99999999999 trapped (SIGILL) converting to Int32; with LISTEN_FDS the
+        /// sum could overflow too.
+        @Test func hugePreserveFdsAreRefused() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h)
+            for (extra, env) in [(["--preserve-fds", "99999999999"], [String]()),
+                                 (["--preserve-fds", "1"], ["LISTEN_FDS=9223372036854775807", "LISTEN_PID=\(getpid())"])] {
+                let id = h.newID()
+                let r = h.skiff(args: ["create", "-b", bundle.path] + extra + [id], env: env)
+                BadInput.expectRejected(h, r, id: id, mentioning: ["--preserve-fds"])
             }
         }
 

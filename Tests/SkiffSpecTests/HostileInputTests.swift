@@ -143,6 +143,16 @@ struct HostileInputTests {
         #expect(found.map(\.path) == ["linux.devices[0].major", "linux.devices[1].minor", "linux.devices[2].major", "linux.devices[2].minor"], "\(found)")
     }
 
+    @Test func deviceCgroupNumbersAre32Bit() throws {
+        let found = try Self.problems {
+            Self.set(&$0, ["linux", "resources"], Self.obj([("devices", .array([
+                Self.obj([("allow", .bool(true)), ("type", .string("c")), ("major", Self.num(4_294_967_297)), ("minor", Self.num(-1))]),
+                Self.obj([("allow", .bool(true)), ("type", .string("c")), ("major", Self.num(1)), ("minor", Self.num(-2))]),
+            ]))]))
+        }
+        #expect(found.map(\.path) == ["linux.resources.devices[0].major", "linux.resources.devices[1].minor"], "\(found)")
+    }
+
     @Test func memoryLimits() throws {
         func memory(_ members: [(String, JSONValue)]) throws -> [String] {
             try Self.problems { Self.set(&$0, ["linux", "resources"], Self.obj([("memory", Self.obj(members))])) }.map(\.path)

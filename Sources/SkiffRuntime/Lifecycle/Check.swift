@@ -178,7 +178,11 @@ public enum HostValidation {
     public static func spec(_ spec: Spec, bundle: String, layout: CgroupLayout? = nil) -> [SpecError] {
         var problems = spec.process.map { process($0) } ?? []
         if let root = spec.root, !root.path.isEmpty {
-            let path = cleanPath(root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path)
+            // A relative path is taken from the bundle's real path, as runc does (it chdirs into
+            // the bundle and uses getwd): a bundle reached through a symlink (/var/run → /run)
+            // is fine, a rootfs that is a symlink is not.
+            let base = (try? FileSystem.realPath(bundle)) ?? bundle
+            let path = cleanPath(root.path.hasPrefix("/") ? root.path : base + "/" + root.path)
             if !FileSystem.isDirectory(path) {
                 problems.append(SpecError(path: "root.path", message: "\(path): no such directory"))
             } else if let real = try? FileSystem.realPath(path), real != path {

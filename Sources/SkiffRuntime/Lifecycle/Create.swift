@@ -46,6 +46,7 @@ extension Container {
     /// left behind: no state dir, cgroup, mount or process.
     public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
         try ContainerID.validate(id)
+        try PreservedFds.validate(opts.preserveFds)
         let bundle = FileSystem.absolute(opts.bundle)
         let spec = try loadSpec(bundle: bundle)
         guard let processSpec = spec.process else {

@@ -64,6 +64,7 @@ extension Container {
         case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
         default: break
         }
+        try PreservedFds.validate(options.preserveFds)
         // The validation create gives config.json's process (ids, ranges, LSM labels).
         let file = options.processFile ?? "exec"
         let prefix = options.processFile == nil ? "process" : ""

@@ -22,7 +22,10 @@ enum CreateCommand: Command {
         opts.noPivot = args.bool("no-pivot")
         opts.noNewKeyring = args.bool("no-new-keyring")
         opts.preserveFds = try args.int("preserve-fds") ?? 0
-        if let listen = ProcessControlEnv.listenFds { opts.preserveFds += listen }
+        if let listen = ProcessControlEnv.listenFds {
+            let (sum, overflowed) = opts.preserveFds.addingReportingOverflow(listen)  // refused by create, never a trap
+            opts.preserveFds = overflowed ? Int.max : sum
+        }
         return opts
     }
 
