@@ -90,8 +90,13 @@ extension Container {
             throw RuntimeError("--console-socket given but process.terminal is false")
         }
         let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
-        let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
+        // Relative paths (root.path, bind sources) from the bundle's real path, as runc takes
+        // them (it chdirs into the bundle): a bundle reached through a symlink works, while
+        // state.json keeps the bundle path as given.
+        let realBundle = (try? FileSystem.realPath(bundle)) ?? bundle
+        var rootfs = try RootfsPlan(spec: spec, bundle: realBundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
                                     layout: layout, namespaces: namespaces)
+        rootfs.bundle = bundle  // what hooks see, as in state.json
         if !FileSystem.isDirectory(rootfs.rootfs) {
             throw RuntimeError("config.json: root.path: \(rootfs.rootfs): no such directory")
         }
