@@ -226,16 +226,23 @@ public enum HostValidation {
             problems.append(SpecError(path: path, message: "this host has no block device \(major):\(minor)"))
         }
         let paths = Cgroups.directories(layout: layout, cgroupsPath: "/", id: "check")
-        guard case .v1(let dir)? = Cgroups.resolveTargets(paths: paths, layout: layout)["blkio"] else { return problems }
-        let hasWeight = FileSystem.exists(dir + "/blkio.weight") || FileSystem.exists(dir + "/blkio.bfq.weight")
-        let weights: [(String, Bool)] = [
-            ("weight", (b.weight ?? 0) != 0 && !hasWeight),
-            ("weightDevice", (b.weightDevice ?? []).contains { ($0.weight ?? 0) != 0 } && !hasWeight),
-            ("leafWeight", (b.leafWeight ?? 0) != 0 && !FileSystem.exists(dir + "/blkio.leaf_weight")),
+        guard case .v1? = Cgroups.resolveTargets(paths: paths, layout: layout)["blkio"] else { return problems }
+        // The weight files (not in the root cgroup: CFTYPE_NOT_ON_ROOT) exist once the CFQ or
+        // BFQ scheduler is registered, which lists it in every queue's scheduler file.
+        let schedulers = ((try? FileSystem.list("/sys/block")) ?? [])
+            .compactMap { try? FileSystem.readText("/sys/block/\($0)/queue/scheduler") }.joined(separator: " ")
+        let words = Set(schedulers.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { $0.filter { $0 != "[" && $0 != "]" } })
+        let hasWeight = words.contains("bfq") || words.contains("cfq")
+        var weights: [(String, Bool)] = [
+            (field + ".weight", (b.weight ?? 0) != 0 && !hasWeight),
+            (field + ".leafWeight", (b.leafWeight ?? 0) != 0 && !words.contains("cfq")),
         ]
-        for (name, missing) in weights where missing {
-            problems.append(SpecError(path: field + "." + name,
-                                      message: "this host's blkio controller has no \(name == "leafWeight" ? "leaf " : "")weights (no CFQ or BFQ I/O scheduler)"))
+        for (i, d) in (b.weightDevice ?? []).enumerated() {
+            weights.append((JSONPath.appending(field + ".weightDevice", index: i) + ".weight", (d.weight ?? 0) != 0 && !hasWeight))
+        }
+        for (path, missing) in weights where missing {
+            problems.append(SpecError(path: path,
+                                      message: "this host has no blkio \(path.hasSuffix("leafWeight") ? "leaf weights (no CFQ I/O scheduler)" : "weights (no CFQ or BFQ I/O scheduler)")"))
         }
         return problems
     }
