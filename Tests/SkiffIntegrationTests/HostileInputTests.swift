@@ -171,7 +171,7 @@ extension Integration {
                 #expect(r.status != 0 && r.stderr.contains("\(file): \(path): "), "\(path): \(r)")
                 #expect(!r.stdout.contains("0"), "ran as root: \(r)")
             }
-            for user in ["4294967295:4294967295", "4294967295", "0:4294967295"] {
+            for user in ["4294967295:4294967295", "4294967295", "0:4294967295", "", ":", "5:"] {
                 let r = h.skiff("exec", "--user", user, id, "id", "-u")
                 #expect(r.status != 0 && r.stderr.contains("--user: "), "\(user): \(r)")
                 #expect(r.stdout.isEmpty, "ran: \(r)")

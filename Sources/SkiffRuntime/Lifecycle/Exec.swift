@@ -30,8 +30,8 @@ extension Container {
         if let cwd { p.cwd = cwd }
         if !env.isEmpty { p.env = (p.env ?? []) + env }
         if let user {
-            let parts = user.split(separator: ":", maxSplits: 1)
-            guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+            let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let first = parts.first, let uid = UInt32(first), parts.count == 1 || UInt32(parts[1]) != nil else {
                 throw RuntimeError("--user: \"\(user)\" is not uid[:gid]")
             }
             // (uid_t)-1 means "no change" to setresuid: the process would stay root.
