@@ -1,7 +1,11 @@
+import SkiffSpec
+
 /// An error the runtime reports to the user: one line, naming the field, id or path at fault.
 public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Control characters in `message` (from config values, paths, hook output) are escaped:
+    /// an error is one line and cannot drive a terminal or forge a log line.
+    public init(_ message: String) { self.message = escapingControlCharacters(message) }
     public var description: String { message }
 
     public static func notExist(_ id: String) -> RuntimeError {
@@ -17,5 +21,17 @@ public enum ContainerID {
                 || c == 0x5f || c == 0x2b || c == 0x2d || c == 0x2e
         }
         if !ok { throw RuntimeError("invalid container ID format: \"\(id)\"") }
+    }
+}
+
+/// --preserve-fds (plus LISTEN_FDS): how many fds past stdio pass into the container.
+public enum PreservedFds {
+    /// The kernel's default fs.nr_open: no process has more fds than this.
+    public static let maximum = 1 << 20
+
+    public static func validate(_ count: Int) throws(RuntimeError) {
+        if count < 0 || count > maximum {
+            throw RuntimeError("--preserve-fds: \(count) is outside 0...\(maximum) (LISTEN_FDS counts too)")
+        }
     }
 }

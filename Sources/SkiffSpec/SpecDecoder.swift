@@ -20,7 +20,36 @@ public struct SpecDecoder {
     public static func decode<T: Decodable>(
         _ type: T.Type, from value: JSONValue, file: String = "config.json"
     ) throws(SpecError) -> T {
-        try decode(type, from: value, file: file, viaCodable: false)
+        // A NUL cannot reach a syscall intact (the kernel would see "a" for "a\u0000b"):
+        // refused anywhere in the document, as Go-based runtimes refuse it.
+        if let (path, isKey) = firstNUL(in: value, path: "") {
+            throw SpecError(file: file, path: path,
+                            message: isKey ? "member name contains a NUL character (\\u0000)" : "contains a NUL character (\\u0000)")
+        }
+        return try decode(type, from: value, file: file, viaCodable: false)
+    }
+
+    /// The JSON path of the first string, or member name, that holds a NUL character.
+    /// Recursion is bounded by the parser's maximum nesting depth.
+    static func firstNUL(in value: JSONValue, path: String) -> (path: String, isKey: Bool)? {
+        switch value {
+        case .string(let s):
+            return s.utf8.contains(0) ? (path, false) : nil
+        case .array(let elements):
+            for (i, element) in elements.enumerated() {
+                if let found = firstNUL(in: element, path: JSONPath.appending(path, index: i)) { return found }
+            }
+            return nil
+        case .object(let object):
+            for (key, member) in object.members {
+                let memberPath = JSONPath.appending(path, key: key)
+                if key.utf8.contains(0) { return (memberPath, true) }
+                if let found = firstNUL(in: member, path: memberPath) { return found }
+            }
+            return nil
+        case .null, .bool, .number:
+            return nil
+        }
     }
 
     /// `viaCodable`: only through the types' Codable conformances, never SpecCoding.swift's

@@ -17,8 +17,31 @@ public struct SpecError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     public var description: String {
-        path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)"
+        escapingControlCharacters(path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)")
     }
+}
+
+/// `text` with every control character (C0, DEL, C1: newline, ESC, CSI, …) written as an
+/// escape (`\n`, `\t`, `\r`, `\u001b`), so a value from a config or state file cannot
+/// break an error onto a second line, forge a log line or drive a terminal. Backslashes are
+/// left alone: escaping twice changes nothing.
+public func escapingControlCharacters(_ text: String) -> String {
+    guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return text }
+    var out = ""
+    out.reserveCapacity(text.utf8.count + 16)
+    for scalar in text.unicodeScalars {
+        switch scalar.value {
+        case 0x0A: out += "\\n"
+        case 0x09: out += "\\t"
+        case 0x0D: out += "\\r"
+        case 0x00..<0x20, 0x7F...0x9F:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default:
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return out
 }
 
 /// Builds JSON paths in the notation `SpecError.path` uses.

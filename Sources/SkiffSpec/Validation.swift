@@ -31,6 +31,34 @@ extension Spec {
     }
 }
 
+extension Process {
+    /// Every problem of a process object, the one validation `create` (config.json's
+    /// `process`, prefix "process") and `exec` (its --process file, prefix "", or the process
+    /// built from its flags) share. `linux`: the container's (its user namespace maps ids).
+    public func validate(file: String = "config.json", prefix: String = "process", linux: Linux? = nil) -> [SpecError] {
+        var validator = Validator(file: file, spec: Spec(linux: linux))
+        validator.check(self, prefix: prefix, linux: linux)
+        return validator.problems
+    }
+}
+
+/// The kernel's limits that validation checks values against.
+public enum KernelLimits {
+    /// __NEW_UTS_LEN: hostname and domainname, in bytes.
+    public static let utsNameBytes = 64
+    /// cgroup v1 cpu.shares (MIN_SHARES, MAX_SHARES); 0 means unset.
+    public static let cpuShares: ClosedRange<UInt64> = 2...262_144
+    /// mknod(2) through glibc's makedev: 12-bit major, 20-bit minor.
+    public static let deviceMajor: ClosedRange<Int64> = 0...4095
+    public static let deviceMinor: ClosedRange<Int64> = 0...1_048_575
+    /// timens offsets: |secs| ≤ KTIME_SEC_MAX / 2, nanosecs < NSEC_PER_SEC.
+    public static let timeOffsetSeconds: ClosedRange<Int64> = -4_611_686_018...4_611_686_018
+    public static let nanosecondsPerSecond: UInt32 = 1_000_000_000
+    /// The smallest memory limit skiff's init (and the exec that follows) starts under:
+    /// measured on kernel 6.18 (cgroup v1), init dies below ~200 KiB with no message.
+    public static let minimumMemoryLimit: Int64 = 256 * 1024
+}
+
 private struct Validator {
     let file: String
     let spec: Spec
@@ -43,10 +71,15 @@ private struct Validator {
 
     mutating func run() {
         checkVersion()
-        if let process = spec.process { check(process) }
+        if let process = spec.process { check(process, prefix: "process", linux: spec.linux) }
         checkRoot()
         checkNamespaceRequirement(spec.hostname != nil, path: "hostname", namespace: "uts")
         checkNamespaceRequirement(spec.domainname != nil, path: "domainname", namespace: "uts")
+        for (path, name) in [("hostname", spec.hostname), ("domainname", spec.domainname)] {
+            if let name, name.utf8.count > KernelLimits.utsNameBytes {
+                fail(path, "is \(name.utf8.count) bytes long; the kernel's limit is \(KernelLimits.utsNameBytes)")
+            }
+        }
         for (i, mount) in (spec.mounts ?? []).enumerated() where mount.destination.isEmpty {
             fail(JSONPath.appending(JSONPath.appending("mounts", index: i), key: "destination"), "must not be empty")
         }
@@ -83,16 +116,20 @@ private struct Validator {
 
     // MARK: process
 
-    private mutating func check(_ process: Process) {
+    /// `prefix`: "process" in config.json, "" in exec's --process file. `linux`: the
+    /// container's, whose user namespace decides which ids exist.
+    mutating func check(_ process: Process, prefix: String, linux: Linux?) {
+        func at(_ suffix: String) -> String { prefix.isEmpty ? suffix : prefix + "." + suffix }
         if process.consoleSize != nil && process.terminal != true {
-            fail("process.consoleSize", "requires process.terminal to be true")
+            fail(at("consoleSize"), "requires \(at("terminal")) to be true")
         }
         if let args = process.args {
-            if args.isEmpty { fail("process.args", "must not be empty") }
+            if args.isEmpty { fail(at("args"), "must not be empty") }
         } else {
-            fail("process.args", "required field is missing")
+            fail(at("args"), "required field is missing")
         }
-        checkAbsolute(process.cwd, "process.cwd")
+        checkAbsolute(process.cwd, at("cwd"))
+        checkIDs(process.user, prefix: at("user"), linux: linux)
         if let capabilities = process.capabilities {
             let sets = [
                 ("bounding", capabilities.bounding), ("effective", capabilities.effective),
@@ -100,12 +137,19 @@ private struct Validator {
                 ("ambient", capabilities.ambient),
             ]
             for (name, set) in sets {
-                checkNames(set, in: Spec.knownCapabilities, "capability", path: "process.capabilities." + name)
+                checkNames(set, in: Spec.knownCapabilities, "capability", path: at("capabilities." + name))
+            }
+            // capset(2) fails (EPERM) for an effective capability that is not permitted.
+            let permitted = Set(capabilities.permitted ?? [])
+            for (i, name) in (capabilities.effective ?? []).enumerated()
+            where Spec.knownCapabilities.contains(name) && !permitted.contains(name) {
+                fail(JSONPath.appending(at("capabilities.effective"), index: i),
+                     "\(name) is not in \(at("capabilities.permitted")) (effective capabilities must be permitted)")
             }
         }
         var seenRlimits: Set<String> = []
         for (i, rlimit) in (process.rlimits ?? []).enumerated() {
-            let path = JSONPath.appending("process.rlimits", index: i)
+            let path = JSONPath.appending(at("rlimits"), index: i)
             if !Spec.knownRlimits.contains(rlimit.type) {
                 fail(path + ".type", "unknown rlimit \(jsonQuoted(rlimit.type))")
             } else if !seenRlimits.insert(rlimit.type).inserted {
@@ -116,24 +160,45 @@ private struct Validator {
             }
         }
         if let score = process.oomScoreAdj, !(-1000...1000).contains(score) {
-            fail("process.oomScoreAdj", "must be between -1000 and 1000, got \(score)")
+            fail(at("oomScoreAdj"), "must be between -1000 and 1000, got \(score)")
         }
         if let scheduler = process.scheduler {
-            checkName(scheduler.policy, in: Spec.knownSchedulerPolicies, "scheduler policy", path: "process.scheduler.policy")
-            checkNames(scheduler.flags, in: Spec.knownSchedulerFlags, "scheduler flag", path: "process.scheduler.flags")
+            checkName(scheduler.policy, in: Spec.knownSchedulerPolicies, "scheduler policy", path: at("scheduler.policy"))
+            checkNames(scheduler.flags, in: Spec.knownSchedulerFlags, "scheduler flag", path: at("scheduler.flags"))
             if let nice = scheduler.nice, !(-20...19).contains(nice) {
-                fail("process.scheduler.nice", "must be between -20 and 19, got \(nice)")
+                fail(at("scheduler.nice"), "must be between -20 and 19, got \(nice)")
             }
         }
         if let ioPriority = process.ioPriority {
-            checkName(ioPriority.class, in: Spec.knownIOPriorityClasses, "I/O priority class", path: "process.ioPriority.class")
+            checkName(ioPriority.class, in: Spec.knownIOPriorityClasses, "I/O priority class", path: at("ioPriority.class"))
             if !(0...7).contains(ioPriority.priority) {
-                fail("process.ioPriority.priority", "must be between 0 and 7, got \(ioPriority.priority)")
+                fail(at("ioPriority.priority"), "must be between 0 and 7, got \(ioPriority.priority)")
             }
         }
         if let affinity = process.execCPUAffinity {
-            checkCPUList(affinity.initial, path: "process.execCPUAffinity.initial")
-            checkCPUList(affinity.final, path: "process.execCPUAffinity.final")
+            checkCPUList(affinity.initial, path: at("execCPUAffinity.initial"))
+            checkCPUList(affinity.final, path: at("execCPUAffinity.final"))
+        }
+    }
+
+    /// uid, gid and additionalGids: never 4294967295 ((uid_t)-1, which setresuid/setresgid
+    /// read as "leave unchanged": the process would keep root), and inside the user
+    /// namespace's maps when the config creates one with maps.
+    private mutating func checkIDs(_ user: User, prefix: String, linux: Linux?) {
+        let ids: [(String, UInt32, [LinuxIDMapping]?, String)] =
+            [(prefix + ".uid", user.uid, linux?.uidMappings, "linux.uidMappings"),
+             (prefix + ".gid", user.gid, linux?.gidMappings, "linux.gidMappings")]
+            + (user.additionalGids ?? []).enumerated().map {
+                (JSONPath.appending(prefix + ".additionalGids", index: $0.offset), $0.element, linux?.gidMappings, "linux.gidMappings")
+            }
+        let newUserNamespace = linux?.namespaces?.contains { $0.type == "user" && ($0.path ?? "").isEmpty } ?? false
+        for (path, id, mappings, mapsPath) in ids {
+            if id == UInt32.max {
+                fail(path, "4294967295 is not a valid id (the kernel reads (uid_t)-1 as \"no change\")")
+            } else if newUserNamespace, let mappings, !mappings.isEmpty,
+                      !mappings.contains(where: { id >= $0.containerID && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }) {
+                fail(path, "\(id) is not mapped in the container's user namespace (\(mapsPath))")
+            }
         }
     }
 
@@ -167,6 +232,19 @@ private struct Validator {
             if linux.uidMappings?.isEmpty != false { fail("linux.uidMappings", "required when creating a new user namespace") }
             if linux.gidMappings?.isEmpty != false { fail("linux.gidMappings", "required when creating a new user namespace") }
         }
+        for (name, mappings) in [("linux.uidMappings", linux.uidMappings), ("linux.gidMappings", linux.gidMappings)] {
+            for (i, m) in (mappings ?? []).enumerated() {
+                let path = JSONPath.appending(name, index: i)
+                // The kernel refuses empty ranges and ranges past 4294967294 (-1 is never an id).
+                if m.size == 0 {
+                    fail(path + ".size", "must be greater than zero")
+                } else if UInt64(m.containerID) + UInt64(m.size) > UInt64(UInt32.max) {
+                    fail(path, "containerID \(m.containerID) + size \(m.size) runs past 4294967294")
+                } else if UInt64(m.hostID) + UInt64(m.size) > UInt64(UInt32.max) {
+                    fail(path, "hostID \(m.hostID) + size \(m.size) runs past 4294967294")
+                }
+            }
+        }
         for key in sortedKeys(linux.sysctl) where !isValidSysctlName(key) {
             fail(JSONPath.appending("linux.sysctl", key: key), "invalid sysctl name \(jsonQuoted(key))")
         }
@@ -189,6 +267,12 @@ private struct Validator {
             } else if device.type != "p" {
                 if device.major == nil { fail(path + ".major", "required for device type \(jsonQuoted(device.type))") }
                 if device.minor == nil { fail(path + ".minor", "required for device type \(jsonQuoted(device.type))") }
+                if let major = device.major, !KernelLimits.deviceMajor.contains(major) {
+                    fail(path + ".major", "must be between 0 and \(KernelLimits.deviceMajor.upperBound), got \(major)")
+                }
+                if let minor = device.minor, !KernelLimits.deviceMinor.contains(minor) {
+                    fail(path + ".minor", "must be between 0 and \(KernelLimits.deviceMinor.upperBound), got \(minor)")
+                }
             }
         }
         if linux.netDevices?.isEmpty == false {
@@ -217,6 +301,15 @@ private struct Validator {
                 fail(JSONPath.appending("linux.timeOffsets", key: clock),
                      "unknown clock \(jsonQuoted(clock)) (want \"monotonic\" or \"boottime\")")
             }
+            for clock in sortedKeys(offsets) {
+                let path = JSONPath.appending("linux.timeOffsets", key: clock)
+                if let secs = offsets[clock]?.secs, !KernelLimits.timeOffsetSeconds.contains(secs) {
+                    fail(path + ".secs", "must be between \(KernelLimits.timeOffsetSeconds.lowerBound) and \(KernelLimits.timeOffsetSeconds.upperBound), got \(secs)")
+                }
+                if let nanos = offsets[clock]?.nanosecs, nanos >= KernelLimits.nanosecondsPerSecond {
+                    fail(path + ".nanosecs", "must be below 1000000000, got \(nanos)")
+                }
+            }
         }
     }
 
@@ -229,6 +322,13 @@ private struct Validator {
             if let access = rule.access, !access.allSatisfy({ "rwm".contains($0) }) {
                 fail(path + ".access", "invalid access \(jsonQuoted(access)) (want a combination of r, w and m)")
             }
+            // -1 (or absent) is the wildcard; the kernel's numbers are 32-bit (a larger one
+            // would silently match another device once truncated).
+            for (name, value) in [("major", rule.major), ("minor", rule.minor)] {
+                if let value, value < -1 || value > Int64(UInt32.max) {
+                    fail(path + "." + name, "must be -1 (any) or between 0 and 4294967295, got \(value)")
+                }
+            }
         }
         if let memory = resources.memory {
             let limits = [
@@ -240,8 +340,24 @@ private struct Validator {
                     fail("linux.resources.memory." + name, "must be -1 (unlimited) or a byte count, got \(value)")
                 }
             }
+            if let limit = memory.limit, limit > 0 {
+                if limit < KernelLimits.minimumMemoryLimit {
+                    fail("linux.resources.memory.limit", "\(limit) bytes is too small for the container's init to start (minimum \(KernelLimits.minimumMemoryLimit))")
+                }
+                // swap is memory+swap: the kernel refuses one below the memory limit.
+                if let swap = memory.swap, swap > 0, swap < limit {
+                    fail("linux.resources.memory.swap", "memory+swap limit \(swap) is below the memory limit \(limit) (linux.resources.memory.limit)")
+                }
+            }
         }
         if let cpu = resources.cpu {
+            if let shares = cpu.shares, shares != 0 {
+                if shares < KernelLimits.cpuShares.lowerBound {
+                    fail("linux.resources.cpu.shares", "the minimum allowed cpu-shares is \(KernelLimits.cpuShares.lowerBound)")
+                } else if shares > KernelLimits.cpuShares.upperBound {
+                    fail("linux.resources.cpu.shares", "the maximum allowed cpu-shares is \(KernelLimits.cpuShares.upperBound)")
+                }
+            }
             checkCPUList(cpu.cpus, path: "linux.resources.cpu.cpus")
             checkCPUList(cpu.mems, path: "linux.resources.cpu.mems")
         }

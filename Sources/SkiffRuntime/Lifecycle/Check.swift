@@ -13,7 +13,7 @@ public enum BundleCheck {
         public var isWarning = false
         public var description: String {
             let at = path.isEmpty ? "" : path + ": "
-            return "\(isWarning ? "warning: " : "")config.json: \(at)\(message) [\(section)]"
+            return escapingControlCharacters("\(isWarning ? "warning: " : "")config.json: \(at)\(message) [\(section)]")
         }
     }
 
@@ -104,11 +104,13 @@ public enum BundleCheck {
             attempt { try IDMaps.validate(uid: spec.linux?.uidMappings, gid: spec.linux?.gidMappings) }
         }
 
-        // The host.
-        let rootPath = spec.root.map { $0.path.hasPrefix("/") ? $0.path : bundle + "/" + $0.path } ?? ""
-        if !rootPath.isEmpty && !FileSystem.isDirectory(rootPath) {
-            problems.append(Problem(path: "root.path", message: "\(rootPath): no such directory", section: section(for: "root.path")))
+        // The host: the validation create shares, then what only check looks at.
+        let layout = CgroupLayout.host()
+        for found in HostValidation.spec(spec, bundle: bundle, layout: layout)
+        where !problems.contains(where: { $0.path == found.path }) {
+            problems.append(Problem(path: found.path, message: found.message, section: section(for: found.path)))
         }
+        let rootPath = spec.root.map { $0.path.hasPrefix("/") ? $0.path : bundle + "/" + $0.path } ?? ""
         for (i, ns) in (spec.linux?.namespaces ?? []).enumerated() {
             guard let name = NamespacePlan.procNames[ns.type] else { continue }
             if !FileSystem.exists("/proc/self/ns/" + name) {
@@ -136,16 +138,7 @@ public enum BundleCheck {
                 }
             }
         }
-        if let profile = spec.process?.apparmorProfile, !profile.isEmpty, !FileSystem.exists("/sys/kernel/security/apparmor") {
-            problems.append(Problem(path: "process.apparmorProfile", message: "AppArmor is not enabled on this host", section: section(for: "process")))
-        }
-        for (path, label) in [("process.selinuxLabel", spec.process?.selinuxLabel), ("linux.mountLabel", spec.linux?.mountLabel)] {
-            if let label, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
-                problems.append(Problem(path: path, message: "SELinux is not enabled on this host", section: section(for: path)))
-            }
-        }
         if let resources = spec.linux?.resources {
-            let layout = CgroupLayout.host()
             if layout.kind == .none {
                 problems.append(Problem(path: "linux.resources", message: "this host has no cgroup hierarchy mounted", section: section(for: "linux.resources")))
             } else {
@@ -158,6 +151,103 @@ public enum BundleCheck {
                                          context: "config.json", hasV2: layout.hierarchies.contains { $0.isV2 })
                 }
             }
+        }
+        return problems
+    }
+}
+
+/// What this host cannot do for a config that is otherwise valid: the one host validation
+/// `check`, `create` and `exec` share (so check fails wherever create would, and exec
+/// refuses what create refuses). Each problem names its JSON path.
+public enum HostValidation {
+    static var hasAppArmor: Bool { FileSystem.exists("/sys/kernel/security/apparmor") }
+    static var hasSELinux: Bool { FileSystem.exists("/sys/fs/selinux/enforce") }
+
+    /// A process object (config.json's `process`, or exec's): LSM labels for an LSM this
+    /// host does not run are refused, never silently dropped.
+    public static func process(_ process: Process, file: String = "config.json", prefix: String = "process") -> [SpecError] {
+        func at(_ suffix: String) -> String { prefix.isEmpty ? suffix : prefix + "." + suffix }
+        var problems: [SpecError] = []
+        if let profile = process.apparmorProfile, !profile.isEmpty, !hasAppArmor {
+            problems.append(SpecError(file: file, path: at("apparmorProfile"), message: "AppArmor is not enabled on this host"))
+        }
+        if let label = process.selinuxLabel, !label.isEmpty, !hasSELinux {
+            problems.append(SpecError(file: file, path: at("selinuxLabel"), message: "SELinux is not enabled on this host"))
+        }
+        return problems
+    }
+
+    /// The whole config: its process, root.path (an existing directory, not reached through
+    /// a symlink, as runc requires), the mount label, time offsets against this host's
+    /// clocks, and blkio files and devices this host lacks.
+    public static func spec(_ spec: Spec, bundle: String, layout: CgroupLayout? = nil) -> [SpecError] {
+        var problems = spec.process.map { process($0) } ?? []
+        if let root = spec.root, !root.path.isEmpty {
+            // A relative path is taken from the bundle's real path, as runc does (it chdirs into
+            // the bundle and uses getwd): a bundle reached through a symlink (/var/run → /run)
+            // is fine, a rootfs that is a symlink is not.
+            let base = (try? FileSystem.realPath(bundle)) ?? bundle
+            let path = cleanPath(root.path.hasPrefix("/") ? root.path : base + "/" + root.path)
+            if !FileSystem.isDirectory(path) {
+                problems.append(SpecError(path: "root.path", message: "\(path): no such directory"))
+            } else if let real = try? FileSystem.realPath(path), real != path {
+                problems.append(SpecError(path: "root.path", message: "\(path): invalid rootfs: not an absolute path, or a symlink (it resolves to \(real))"))
+            }
+        }
+        if let label = spec.linux?.mountLabel, !label.isEmpty, !hasSELinux {
+            problems.append(SpecError(path: "linux.mountLabel", message: "SELinux is not enabled on this host"))
+        }
+        // The kernel refuses an offset that puts the namespace's clock below zero (ERANGE).
+        let clocks: [String: clockid_t] = ["monotonic": CLOCK_MONOTONIC, "boottime": CLOCK_BOOTTIME]
+        for (clock, offset) in (spec.linux?.timeOffsets ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard let id = clocks[clock], let secs = offset.secs, secs < 0,
+                  KernelLimits.timeOffsetSeconds.contains(secs) else { continue }
+            var now = timespec()
+            clock_gettime(id, &now)
+            if Int64(now.tv_sec) + secs < 0 {
+                problems.append(SpecError(path: JSONPath.appending("linux.timeOffsets", key: clock) + ".secs",
+                                          message: "\(secs) would put the container's \(clock) clock below zero (this host's is at \(now.tv_sec) s)"))
+            }
+        }
+        if let blockIO = spec.linux?.resources?.blockIO {
+            problems += self.blockIO(blockIO, layout: layout ?? CgroupLayout.host())
+        }
+        return problems
+    }
+
+    /// blkio (cgroup v1) files this host's kernel lacks (no CFQ/BFQ: no weights), and
+    /// per-device limits for block devices that do not exist (the kernel says ENODEV).
+    static func blockIO(_ b: LinuxBlockIO, layout: CgroupLayout) -> [SpecError] {
+        var problems: [SpecError] = []
+        let field = "linux.resources.blockIO"
+        var devices: [(String, Int64, Int64)] = []
+        for (i, d) in (b.weightDevice ?? []).enumerated() { devices.append((JSONPath.appending(field + ".weightDevice", index: i), d.major, d.minor)) }
+        let throttles = [("throttleReadBpsDevice", b.throttleReadBpsDevice), ("throttleWriteBpsDevice", b.throttleWriteBpsDevice),
+                         ("throttleReadIOPSDevice", b.throttleReadIOPSDevice), ("throttleWriteIOPSDevice", b.throttleWriteIOPSDevice)]
+        for (name, list) in throttles {
+            for (i, d) in (list ?? []).enumerated() { devices.append((JSONPath.appending(field + "." + name, index: i), d.major, d.minor)) }
+        }
+        for (path, major, minor) in devices where !FileSystem.exists("/sys/dev/block/\(major):\(minor)") {
+            problems.append(SpecError(path: path, message: "this host has no block device \(major):\(minor)"))
+        }
+        let paths = Cgroups.directories(layout: layout, cgroupsPath: "/", id: "check")
+        guard case .v1? = Cgroups.resolveTargets(paths: paths, layout: layout)["blkio"] else { return problems }
+        // The weight files (not in the root cgroup: CFTYPE_NOT_ON_ROOT) exist once the CFQ or
+        // BFQ scheduler is registered, which lists it in every queue's scheduler file.
+        let schedulers = ((try? FileSystem.list("/sys/block")) ?? [])
+            .compactMap { try? FileSystem.readText("/sys/block/\($0)/queue/scheduler") }.joined(separator: " ")
+        let words = Set(schedulers.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { $0.filter { $0 != "[" && $0 != "]" } })
+        let hasWeight = words.contains("bfq") || words.contains("cfq")
+        var weights: [(String, Bool)] = [
+            (field + ".weight", (b.weight ?? 0) != 0 && !hasWeight),
+            (field + ".leafWeight", (b.leafWeight ?? 0) != 0 && !words.contains("cfq")),
+        ]
+        for (i, d) in (b.weightDevice ?? []).enumerated() {
+            weights.append((JSONPath.appending(field + ".weightDevice", index: i) + ".weight", (d.weight ?? 0) != 0 && !hasWeight))
+        }
+        for (path, missing) in weights where missing {
+            problems.append(SpecError(path: path,
+                                      message: "this host has no blkio \(path.hasSuffix("leafWeight") ? "leaf weights (no CFQ I/O scheduler)" : "weights (no CFQ or BFQ I/O scheduler)")"))
         }
         return problems
     }

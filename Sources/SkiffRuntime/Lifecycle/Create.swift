@@ -49,6 +49,7 @@ extension Container {
     /// left behind: no state dir, cgroup, mount or process.
     public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
         try ContainerID.validate(id)
+        try PreservedFds.validate(opts.preserveFds)
         let bundle = FileSystem.absolute(opts.bundle)
         let spec = try loadSpec(bundle: bundle, config: opts.config.map(FileSystem.absolute))
         guard let processSpec = spec.process else {
@@ -76,12 +77,11 @@ extension Container {
         if spec.linux?.memoryPolicy != nil {
             throw RuntimeError("config.json: linux.memoryPolicy: NUMA memory policies are not supported by this version of skiff")
         }
-        // Labels for an LSM this host does not run are refused, never silently dropped.
-        if let label = processSpec.selinuxLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
-            throw RuntimeError("config.json: process.selinuxLabel: SELinux is not enabled on this host")
-        }
-        if let label = spec.linux?.mountLabel, !label.isEmpty, !FileSystem.exists("/sys/fs/selinux/enforce") {
-            throw RuntimeError("config.json: linux.mountLabel: SELinux is not enabled on this host")
+        // What this host cannot do (LSM labels, root.path, clocks, blkio): the validation
+        // `skiff check` runs too.
+        let layout = CgroupLayout.host()
+        if let problem = HostValidation.spec(spec, bundle: bundle, layout: layout).first {
+            throw RuntimeError("\(problem)")
         }
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
@@ -93,7 +93,6 @@ extension Container {
         if !process.terminal && opts.consoleSocket != nil {
             throw RuntimeError("--console-socket given but process.terminal is false")
         }
-        let layout = CgroupLayout.host()
         let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
         // runc 1.1 warns (1.2 refuses): another container's processes share this cgroup.
         // Like runc, one hierarchy is checked.
@@ -104,8 +103,13 @@ extension Container {
                 writeStderr("skiff: warning: DEPRECATED: running a container in a non-empty cgroup is refused by runc 1.2; https://github.com/opencontainers/runc/issues/3132\n")
             }
         }
-        let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
+        // Relative paths (root.path, bind sources) from the bundle's real path, as runc takes
+        // them (it chdirs into the bundle): a bundle reached through a symlink works, while
+        // state.json keeps the bundle path as given.
+        let realBundle = (try? FileSystem.realPath(bundle)) ?? bundle
+        var rootfs = try RootfsPlan(spec: spec, bundle: realBundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
                                     layout: layout, namespaces: namespaces)
+        rootfs.bundle = bundle  // what hooks see, as in state.json
         if !FileSystem.isDirectory(rootfs.rootfs) {
             throw RuntimeError("config.json: root.path: \(rootfs.rootfs): no such directory")
         }
@@ -125,7 +129,8 @@ extension Container {
         var opts = opts
         let listenFds = SocketActivation.listenFds()
         if listenFds > 0 {
-            opts.preserveFds += listenFds
+            opts.preserveFds += listenFds  // both bounded (validate, listenFds ≤ 65536): no overflow
+            try PreservedFds.validate(opts.preserveFds)
             processPlan.env += ["LISTEN_FDS=\(listenFds)", "LISTEN_PID=1"]
         }
         try store.createDirectory(id)

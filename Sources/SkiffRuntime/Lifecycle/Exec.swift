@@ -12,7 +12,12 @@ public struct ExecOptions: Sendable {
     /// controller ("" = every hierarchy). See `parseSubCgroups`.
     public var subCgroups: [String: String] = [:]
     public var ignorePaused = false
-    public init(process: Process) { self.process = process }
+    /// The --process file `process` came from (its name in errors; paths relative to it).
+    public var processFile: String?
+    public init(process: Process, processFile: String? = nil) {
+        self.process = process
+        self.processFile = processFile
+    }
 }
 
 extension Container {
@@ -28,9 +33,13 @@ extension Container {
         if let cwd { p.cwd = cwd }
         if !env.isEmpty { p.env = (p.env ?? []) + env }
         if let user {
-            let parts = user.split(separator: ":", maxSplits: 1)
-            guard let uid = UInt32(parts[0]), parts.count == 1 || UInt32(parts[1]) != nil else {
+            let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let first = parts.first, let uid = UInt32(first), parts.count == 1 || UInt32(parts[1]) != nil else {
                 throw RuntimeError("--user: \"\(user)\" is not uid[:gid]")
+            }
+            // (uid_t)-1 means "no change" to setresuid: the process would stay root.
+            if uid == UInt32.max || (parts.count == 2 && UInt32(parts[1]) == UInt32.max) {
+                throw RuntimeError("--user: \"\(user)\": 4294967295 is not a valid id (the kernel reads (uid_t)-1 as \"no change\")")
             }
             p.user.uid = uid
             if parts.count == 2 { p.user.gid = UInt32(parts[1])! }
@@ -58,6 +67,13 @@ extension Container {
         case .paused where !options.ignorePaused: throw RuntimeError("cannot exec in a paused container")
         default: break
         }
+        try PreservedFds.validate(options.preserveFds)
+        // The validation create gives config.json's process (ids, ranges, LSM labels).
+        let file = options.processFile ?? "exec"
+        let prefix = options.processFile == nil ? "process" : ""
+        let problems = options.process.validate(file: file, prefix: prefix, linux: config.linux)
+            + HostValidation.process(options.process, file: file, prefix: prefix)
+        if let problem = problems.first { throw RuntimeError("\(problem)") }
         var plan = try ProcessPlan(process: options.process, linux: config.linux, field: "process")
         for warning in plan.dropUngrantableCapabilities() { writeStderr("skiff: warning: \(warning)\n") }
         if plan.terminal && options.consoleSocket == nil && options.detach {

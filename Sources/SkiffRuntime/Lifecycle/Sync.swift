@@ -40,8 +40,27 @@ enum SyncMessage: Equatable {
         case .committed: [0x43]
         case .seccompFD: [0x73]
         case .mountSource(let index): [0x6f] + Array(String(index).utf8)
-        case .failed(let text): [0x65] + Array(text.utf8)
+        case .failed(let text): [0x65] + SyncMessage.fitting(text)
         }
+    }
+
+    /// The most bytes of an error init sends (one packet; the receiver takes up to 65536).
+    static let maximumErrorBytes = 16384
+
+    /// `text` as UTF-8, cut to `maximumErrorBytes` when longer: its start (what failed, the
+    /// field) and its end (the errno) are kept, the middle (a huge config value) is elided.
+    /// An oversized packet would fail to send and the real error would be lost.
+    static func fitting(_ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard bytes.count > maximumErrorBytes else { return bytes }
+        let marker = Array(" […\(bytes.count - maximumErrorBytes + 64) bytes elided…] ".utf8)
+        var head = (maximumErrorBytes - marker.count) * 3 / 4
+        var tail = maximumErrorBytes - marker.count - head
+        // Cut on UTF-8 character boundaries (never inside a multi-byte sequence).
+        while head > 0 && bytes[head] & 0xC0 == 0x80 { head -= 1 }
+        while tail > 0 && bytes[bytes.count - tail] & 0xC0 == 0x80 { tail -= 1 }
+        let cut = bytes.count - tail
+        return Array(bytes[..<head]) + Array(" […\(cut - head) bytes elided…] ".utf8) + Array(bytes[cut...])
     }
 
     init?(_ bytes: [UInt8]) {

@@ -8,6 +8,15 @@ public enum HookRunner {
         case prestart, createRuntime, createContainer, startContainer, poststart, poststop
     }
 
+    /// PURE. `now` + `timeoutSeconds` s in milliseconds, saturating at Int64.max (no trap for
+    /// any timeout a config can hold).
+    public static func deadline(now: Int64, timeoutSeconds: Int) -> Int64 {
+        let (ms, overflowed) = Int64(clamping: timeoutSeconds).multipliedReportingOverflow(by: 1000)
+        if overflowed { return Int64.max }
+        let (sum, overflowedSum) = now.addingReportingOverflow(ms)
+        return overflowedSum ? Int64.max : sum
+    }
+
     public static func hooks(_ spec: Spec, _ kind: Kind) -> [Hook] {
         hooks(spec.hooks, kind)
     }
@@ -112,7 +121,8 @@ public enum HookRunner {
         input.write.close()
         signal(SIGPIPE, oldPipe)
 
-        let deadline = hook.timeout.map { Clock.monotonicMilliseconds() + Int64($0) * 1000 }
+        // Saturated: a timeout of 9223372036854775 s (valid per the schema) means "never".
+        let deadline = hook.timeout.map { HookRunner.deadline(now: Clock.monotonicMilliseconds(), timeoutSeconds: $0) }
         let pidfd = try? ProcessControl.pidfdOpen(pid)
         var captured: [UInt8] = []
         var outputOpen = true

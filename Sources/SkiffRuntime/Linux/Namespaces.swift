@@ -190,7 +190,8 @@ public enum IDMaps {
     /// The host id that `id` inside the namespace maps to, if any.
     public static func host(_ id: UInt32, in mappings: [LinuxIDMapping]) -> UInt32? {
         for m in mappings where id >= m.containerID && UInt64(id) < UInt64(m.containerID) + UInt64(m.size) {
-            return m.hostID + (id - m.containerID)
+            // nil, not a trap, for a map whose host range runs past 2^32 - 1.
+            return UInt32(exactly: UInt64(m.hostID) + UInt64(id - m.containerID))
         }
         return nil
     }

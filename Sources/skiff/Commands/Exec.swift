@@ -88,7 +88,7 @@ enum ExecCommand: Command {
                 additionalGids: gids, caps: args.strings("cap"), noNewPrivs: args.bool("no-new-privs"),
                 tty: args.bool("tty"))
         }
-        var opts = ExecOptions(process: process)
+        var opts = ExecOptions(process: process, processFile: args.string("process"))
         opts.detach = args.bool("detach")
         opts.pidFile = args.string("pid-file")
         opts.consoleSocket = args.string("console-socket")
