@@ -184,7 +184,7 @@ func runFixture(_ name: String) -> FixtureResult {
 
     // Nothing may be left: no state dir under --root, no processes of the container, no cgroup dirs.
     _ = skiff(["delete", "--force", id])
-    let deadline = Date().addingTimeInterval(5)
+    let deadline = Date().addingTimeInterval(5 * TestEnvironment.timeoutScale)
     var left: [String] = []
     repeat {
         left = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { !$0.hasPrefix(".") }.map { "state \(root)/\($0)" }

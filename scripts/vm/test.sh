@@ -11,8 +11,10 @@
 #
 # Everything is built on the host (TCG is ~20x slower): the busybox rootfs, the release skiff
 # (static) and the test bundle (`swift build --build-tests`, which links against /opt/swift's
-# runtime, shared into the guest read-only at the same path). In the guest, spec-fixtures/ is
-# copied to /var/tmp (hard links and overlay mounts do not work on 9p) and the bundle runs with
+# runtime, shared into the guest read-only at the same path). spec-fixtures/ (~46k files) goes in
+# as one tar file (.build/vm-fixtures.tar: file by file over 9p takes minutes under TCG) and is
+# unpacked to the guest's /var/tmp (hard links and overlay mounts do not work on 9p); the bundle
+# runs with
 # SKIFF_BIN=<checkout>/.build/release/skiff SKIFF_FIXTURES=/var/tmp/skiff-fixtures.
 # SKIP_BUILD=1 skips the host builds (e.g. right after scripts/test.sh built them).
 set -euo pipefail
@@ -47,15 +49,19 @@ bundle="$(swift build --show-bin-path)/skiffPackageTests.xctest"
 bin="$(swift build -c release --show-bin-path)/skiff"
 [ -x "$bundle" ] && [ -x "$bin" ] || { echo "vm/test.sh: $bundle or $bin missing" >&2; exit 1; }
 
+tar -C "$repo" -cf "$repo/.build/vm-fixtures.tar" spec-fixtures
+
 section "VM: swift-testing --filter '$filter'"
 # The guest command. /var/tmp is on the guest's ext4 root (disposable: qemu -snapshot).
 guest=$(cat <<EOF
 set -e
 echo "guest: \$(uname -r), \$(stat -fc %T /sys/fs/cgroup), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "guest: systemd \$(systemctl --version | head -1), \$(systemctl is-system-running 2>/dev/null || true)"
-rm -rf /var/tmp/skiff-fixtures
-cp -a "$repo/spec-fixtures" /var/tmp/skiff-fixtures
-export SKIFF_BIN="$bin" SKIFF_FIXTURES=/var/tmp/skiff-fixtures
+rm -rf /var/tmp/skiff-fixtures /var/tmp/spec-fixtures
+tar -C /var/tmp -xf "$repo/.build/vm-fixtures.tar"
+mv /var/tmp/spec-fixtures /var/tmp/skiff-fixtures
+echo "guest: fixtures unpacked at \$(cut -d' ' -f1 /proc/uptime)s"
+export SKIFF_BIN="$bin" SKIFF_FIXTURES=/var/tmp/skiff-fixtures SKIFF_TEST_TIMEOUT_SCALE="${SKIFF_TEST_TIMEOUT_SCALE:-10}"
 t0=\$(cut -d' ' -f1 /proc/uptime)
 set +e
 "$bundle" --testing-library swift-testing --filter '$filter'
