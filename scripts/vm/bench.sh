@@ -9,6 +9,8 @@
 # so that no runtime pages its code in over 9p (runc and crun are on the guest's disk too).
 # Figures are for an emulated (TCG) guest: compare the ratios, not the times with the host's.
 set -euo pipefail
+{ # the whole script is one block: bash reads it completely before running it, so editing
+  # the file (e.g. a git checkout) does not derail runs in progress
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -37,3 +39,5 @@ cd /var/tmp/bench && SKIFF_BIN=/var/tmp/bench/.build/release/skiff bash bench/be
 EOF
 )
 exec "$here/run.sh" --timeout "${SKIFF_VM_TIMEOUT:-3000}" "${run_args[@]}" -- "$guest"
+exit
+}

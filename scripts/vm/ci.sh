@@ -8,6 +8,8 @@
 #
 # Env: SKIFF_VM_TIMEOUT  hard limit for the guest run in seconds (default 1800)
 set -euo pipefail
+{ # the whole script is one block: bash reads it completely before running it, so editing
+  # the file (e.g. a git checkout) does not derail runs in progress
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../.."
@@ -33,3 +35,5 @@ t_end=$(date +%s)
 printf '\n==> vm/ci: image %ss, VM suite (host builds + boot + tests) %ss, exit %s\n' \
     "$(( t_img - t0 ))" "$(( t_end - t_img ))" "$rc"
 exit "$rc"
+exit
+}

@@ -28,6 +28,8 @@
 # SKIFF_VM_ACCEL=kvm|tcg forces one.
 # Exit status: the command's; 124 timeout; 125 the VM failed before the command finished.
 set -euo pipefail
+{ # the whole script is one block: bash reads it completely before running it, so editing
+  # the file (e.g. a git checkout) does not derail runs in progress
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$(cd "$here/../.." && pwd)"
@@ -170,3 +172,5 @@ fi
 status="$(cat "$out/status")"
 log "$accel: exit status $status, $(( $(date +%s) - t_start ))s in the VM"
 exit "$status"
+exit
+}

@@ -18,6 +18,8 @@
 # SKIFF_BIN=<checkout>/.build/release/skiff SKIFF_FIXTURES=/var/tmp/skiff-fixtures.
 # SKIP_BUILD=1 skips the host builds (e.g. right after scripts/test.sh built them).
 set -euo pipefail
+{ # the whole script is one block: bash reads it completely before running it, so editing
+  # the file (e.g. a git checkout) does not derail runs in progress
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -71,3 +73,5 @@ exit \$rc
 EOF
 )
 exec "$here/run.sh" --timeout "$timeout" "${run_args[@]}" -- "$guest"
+exit
+}
