@@ -4,7 +4,8 @@
 #
 #   sudo scripts/vm/test.sh [--timeout SECS] [--out DIR] [FILTER]
 #
-#   FILTER     a swift-testing --filter regex (default: the three root targets), e.g.
+#   FILTER     a swift-testing --filter regex (default: the three root targets and the runtime
+#              tests on the host's real cgroup2), e.g.
 #              'SkiffIntegrationTests.ResourceTests'
 #   --timeout  hard limit for the VM run (default 2400 s); --out DIR keeps the results
 #              (see run.sh; log is the test output)
@@ -37,7 +38,9 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-filter="${1:-^(SkiffIntegrationTests|SkiffConformanceTests|SkiffEngineTests)\\.}"
+# Default: the three root targets, plus the SkiffRuntimeTests suites that use the host's real
+# cgroup2 (the eBPF device filter, limits applied to a real cgroup).
+filter="${1:-^(SkiffIntegrationTests|SkiffConformanceTests|SkiffEngineTests)\\.|^SkiffRuntimeTests\\.(CgroupHostTests|V2DevicesHostTests)}"
 
 section() { printf '\n==> %s (%ss)\n' "$*" "$SECONDS"; }
 
