@@ -49,6 +49,8 @@ struct Expectation {
     /// Host files (`$BUNDLE/` = the private bundle dir) that must exist after the container is
     /// deleted and contain each string: what host-side hooks (poststop) wrote.
     var hostFileContains: [String: [String]]
+    /// Why the expectation holds only on a cgroup v1/hybrid host; skipped on pure cgroup v2.
+    var cgroupV1Only: String?
 
     init(_ json: [String: Any], name: String) {
         feature = json["feature"] as? String ?? name
@@ -63,6 +65,7 @@ struct Expectation {
         nsShared = json["ns_shared"] as? [String] ?? []
         hostAbsent = json["host_absent"] as? [String] ?? []
         hostFileContains = json["host_file_contains"] as? [String: [String]] ?? [:]
+        cgroupV1Only = json["cgroup_v1_only"] as? String
     }
 
     /// One-line summary for the table.
@@ -113,6 +116,10 @@ func runFixture(_ name: String) -> FixtureResult {
         return FixtureResult(name: name, feature: name, expected: "?", observed: "unreadable expect.json", failures: ["\(name): cannot parse expect.json"])
     }
     let expect = Expectation(json, name: name)
+    if let why = expect.cgroupV1Only, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary,
+                             observed: "skipped (pure cgroup v2 host): \(why)", failures: [])
+    }
     var failures: [String] = []
     var observed = ""
     func fail(_ message: String) { failures.append("\(name): \(message)") }
