@@ -21,8 +21,9 @@
 # no network (-nic none) and boots with -snapshot: the cached image (scripts/vm/build-image.sh,
 # built on first use, ~5 min) is never modified, each run starts from the same state.
 #
-# The guest boots with apparmor=0 (the image has no apparmor_parser, which docker needs when the
-# LSM is on; Debian's kernel enables AppArmor by default), i.e. without an LSM, like the CI host.
+# The guest boots without AppArmor or SELinux (lsm=lockdown,capability,landlock,yama,bpf), like
+# the CI host: Debian's kernel enables AppArmor by default and docker then needs apparmor_parser,
+# which the image lacks; with apparmor=0 alone SELinux took its place (without a policy).
 # Acceleration: KVM when it boots the guest on this machine (probed once, result cached in the
 # image cache as `accel`), else TCG (software emulation, ~20x slower for CPU-bound work).
 # SKIFF_VM_ACCEL=kvm|tcg forces one.
@@ -101,7 +102,7 @@ boot() {
         -display none -monitor none -serial "file:$out/console.log" -no-reboot -nic none \
         -snapshot -drive "file=$image/rootfs.ext4,format=raw,if=virtio,cache=unsafe" \
         -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-        -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 mitigations=off panic=-1 systemd.show_status=1 apparmor=0" \
+        -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 mitigations=off panic=-1 systemd.show_status=1 lsm=lockdown,capability,landlock,yama,bpf" \
         -virtfs "local,path=/opt/swift,mount_tag=swift,security_model=none,readonly=on" \
         -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none" \
         -virtfs "local,path=$out,mount_tag=out,security_model=none" \
