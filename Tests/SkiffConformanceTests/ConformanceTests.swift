@@ -49,6 +49,8 @@ struct Expectation {
     /// Host files (`$BUNDLE/` = the private bundle dir) that must exist after the container is
     /// deleted and contain each string: what host-side hooks (poststop) wrote.
     var hostFileContains: [String: [String]]
+    /// Why the expectation holds only on a cgroup v1/hybrid host; skipped on pure cgroup v2.
+    var cgroupV1Only: String?
 
     init(_ json: [String: Any], name: String) {
         // `host_has_any`: the expectation holds on hosts where one of these paths exists; on
@@ -73,6 +75,7 @@ struct Expectation {
         nsShared = json["ns_shared"] as? [String] ?? []
         hostAbsent = json["host_absent"] as? [String] ?? []
         hostFileContains = json["host_file_contains"] as? [String: [String]] ?? [:]
+        cgroupV1Only = json["cgroup_v1_only"] as? String
     }
 
     /// One-line summary for the table.
@@ -123,6 +126,10 @@ func runFixture(_ name: String) -> FixtureResult {
         return FixtureResult(name: name, feature: name, expected: "?", observed: "unreadable expect.json", failures: ["\(name): cannot parse expect.json"])
     }
     let expect = Expectation(json, name: name)
+    if let why = expect.cgroupV1Only, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary,
+                             observed: "skipped (pure cgroup v2 host): \(why)", failures: [])
+    }
     var failures: [String] = []
     var observed = ""
     func fail(_ message: String) { failures.append("\(name): \(message)") }
@@ -194,7 +201,7 @@ func runFixture(_ name: String) -> FixtureResult {
 
     // Nothing may be left: no state dir under --root, no processes of the container, no cgroup dirs.
     _ = skiff(["delete", "--force", id])
-    let deadline = Date().addingTimeInterval(5)
+    let deadline = Date().addingTimeInterval(5 * TestEnvironment.timeoutScale)
     var left: [String] = []
     repeat {
         left = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { !$0.hasPrefix(".") }.map { "state \(root)/\($0)" }

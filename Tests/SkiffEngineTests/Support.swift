@@ -143,7 +143,7 @@ func runInTerminal(_ argv: [String], env: [String: String] = [:], input: String?
 
 /// Polls `condition` every 100 ms until it holds or `timeout` passes.
 func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(timeout * TestEnvironment.timeoutScale)
     while Date() < deadline {
         if condition() { return true }
         usleep(100_000)

@@ -97,7 +97,7 @@ func ptsName(_ fd: Int32) -> String? {
 /// Reads from `fd` until `marker` appears, EOF/EIO, or `timeout`.
 func readUntil(_ fd: Int32, marker: String, timeout: TimeInterval = 10) -> String {
     var collected: [UInt8] = []
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(timeout * Paths.timeoutScale)
     var buf = [UInt8](repeating: 0, count: 4096)
     while Date() < deadline {
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

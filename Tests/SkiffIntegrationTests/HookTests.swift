@@ -131,7 +131,7 @@ extension Integration {
             let elapsed = Date().timeIntervalSince(started)
             #expect(r.status == 1, "\(r)")
             #expect(!r.timedOut)
-            #expect(elapsed < 10, "create took \(elapsed)s despite a 1s hook timeout")
+            #expect(elapsed < 10 * Paths.timeoutScale, "create took \(elapsed)s despite a 1s hook timeout")
             #expect(r.stderr.contains("createRuntime"), "\(r)")
             let hookPid = Int(readFile(pidFile)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
             #expect(hookPid > 0)

@@ -18,6 +18,8 @@ enum Paths {
     static var binary: String { TestEnvironment.binary }
     static var fixtures: String { TestEnvironment.fixtures }
     static var sharedRootfs: String { fixtures + "/rootfs" }
+    /// Factor for deadlines (SKIFF_TEST_TIMEOUT_SCALE; > 1 in the emulated VM).
+    static var timeoutScale: Double { TestEnvironment.timeoutScale }
 
     /// True when the environment can run the integration tests at all.
     static var ready: Bool {
@@ -36,7 +38,7 @@ typealias RunResult = ProcessResult
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 @discardableResult
 func waitUntil(timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(timeout * TestEnvironment.timeoutScale)
     while Date() < deadline {
         if condition() { return true }
         usleep(20_000)

@@ -158,7 +158,7 @@ public final class ChildProcess: @unchecked Sendable {
     public var stdout: String { readText(stdoutPath) }
 
     private func waitForExit(timeout: TimeInterval) -> (status: Int32, timedOut: Bool) {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(timeout * TestEnvironment.timeoutScale)
         var pause: useconds_t = 1_000
         while true {
             if let status = poll() { return (status, false) }

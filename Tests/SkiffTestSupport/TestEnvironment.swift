@@ -6,6 +6,9 @@
 //                   or a name on PATH); default <package root>/.build/release/skiff, then
 //                   .build/debug/skiff
 //   SKIFF_FIXTURES  spec-fixtures/ (default <package root>/spec-fixtures)
+//   SKIFF_TEST_TIMEOUT_SCALE  factor (>= 1, default 1) for every deadline the tests wait with
+//                   (child processes, waitUntil): scripts/vm/test.sh sets it for the emulated VM,
+//                   where everything runs ~10-20x slower. Deadlines only; no assertion is on time.
 import Foundation
 import Glibc
 
@@ -50,6 +53,13 @@ public enum TestEnvironment {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return "\(packageRoot)/.build/release/skiff"
+    }()
+
+    /// SKIFF_TEST_TIMEOUT_SCALE (see above).
+    public static let timeoutScale: Double = {
+        guard let text = ProcessInfo.processInfo.environment["SKIFF_TEST_TIMEOUT_SCALE"],
+              let value = Double(text), value.isFinite, value >= 1 else { return 1 }
+        return min(value, 100)
     }()
 
     public static let fixtures: String = {

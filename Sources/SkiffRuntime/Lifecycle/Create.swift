@@ -228,6 +228,7 @@ extension Container {
         // while the parent sets up the cgroups (same owner: init's user namespace).
         let netByInit = namespaces.cloneFlags & ProcessControl.newNet
         let cloned: (pid: pid_t, childJoins: [String])
+        let parentEUID = Identity.euid
         do {
             cloned = try Cgroups.clone(flags: namespaces.cloneFlags & ~netByInit, placement: placement)
         } catch {
@@ -243,7 +244,7 @@ extension Container {
                 id: id, spec: spec, namespaces: namespaces, joins: joins, rootfs: rootfs, process: process,
                 channel: SyncChannel(fd: childEnd), fifo: fifo,
                 consoleSocket: consoleSocket, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds,
-                seccomp: seccomp, cgroupJoins: cloned.childJoins, unshareFirst: netByInit))
+                seccomp: seccomp, cgroupJoins: cloned.childJoins, unshareFirst: netByInit, parentEUID: parentEUID))
         }
         restore.back()
         childEnd.close()

@@ -21,6 +21,9 @@ struct InitContext {
     var cgroupJoins: [String]
     /// Namespaces init creates itself before .go (the network namespace: see launch).
     var unshareFirst: UInt64 = 0
+    /// The parent's effective uid, read before clone: in a new user namespace init's own
+    /// geteuid() changes from the overflow uid to 0 the moment the parent writes uid_map.
+    var parentEUID: UInt32 = 0
 }
 
 /// The container's init between clone and exec. Never returns: it execs the container's
@@ -44,7 +47,10 @@ enum InitProcess {
         // while init is dumpable (/proc/<pid> of a non-dumpable process belongs to root), so
         // then init stays dumpable until the maps are written, like runc's nsexec. Before .go
         // it runs only skiff's code, in no namespace the container's processes can reach.
-        let dumpableUntilGo = ctx.namespaces.newUser && Identity.euid != 0
+        // (The parent's euid, not init's: init's would read 0 once uid_map is written, and an
+        // init slower than its parent then made itself non-dumpable between the parent's
+        // uid_map and gid_map writes: "open /proc/<pid>/gid_map: permission denied".)
+        let dumpableUntilGo = ctx.namespaces.newUser && ctx.parentEUID != 0
         do {
             try ProcessControl.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), what: "PR_SET_PDEATHSIG")
             // (A parent that died before this point closed its socket end: .go never comes.)
