@@ -139,12 +139,17 @@ extension Integration {
         @Test func hugePreserveFdsAreRefused() throws {
             let h = try Harness()
             let bundle = try Bundle.make(in: h)
-            for (extra, env) in [(["--preserve-fds", "99999999999"], [String]()),
-                                 (["--preserve-fds", "1"], ["LISTEN_FDS=9223372036854775807", "LISTEN_PID=\(getpid())"])] {
-                let id = h.newID()
-                let r = h.skiff(args: ["create", "-b", bundle.path] + extra + [id], env: env)
-                BadInput.expectRejected(h, r, id: id, mentioning: ["--preserve-fds"])
-            }
+            let id = h.newID()
+            let r = h.skiff(args: ["create", "-b", bundle.path, "--preserve-fds", "99999999999", id])
+            BadInput.expectRejected(h, r, id: id, mentioning: ["--preserve-fds"])
+            // A LISTEN_FDS no process can have (above 65536) is not socket activation: ignored,
+            // as any malformed LISTEN_FDS is, and never an overflow.
+            let other = h.newID()
+            let c = h.skiff(args: ["create", "-b", bundle.path, "--preserve-fds", "1", other],
+                            env: ["LISTEN_FDS=9223372036854775807", "LISTEN_PID=\(getpid())"])
+            #expect(c.status == 0 && c.stderr.isEmpty, "\(c)")
+            #expect(h.skiff("delete", "-f", other).status == 0)
+            h.expectNothingLeft(other)
         }
 
         @Test func execRefusesWhatCreateRefuses() throws {
