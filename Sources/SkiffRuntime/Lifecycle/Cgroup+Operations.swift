@@ -30,6 +30,7 @@ extension Container {
         if status == .stopped { throw RuntimeError("container not running") }
         var config = try state.config()
         let merged = (config.linux?.resources ?? LinuxResources()).merging(resources)
+        if let unit = state.systemdUnit { try SystemdDriver.update(unit, resources: merged, layout: CgroupLayout.host()) }
         try Cgroups.apply(resources: merged, paths: state.cgroupPaths, layout: CgroupLayout.host(),
                           context: "update", skipDevices: true)
         if config.linux == nil { config.linux = Linux() }

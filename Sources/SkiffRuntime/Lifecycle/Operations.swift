@@ -123,6 +123,7 @@ extension Container {
 
     /// Removes everything the container left on the host. Poststop hook failures are warnings.
     func destroy() {
+        if let unit = state.systemdUnit { SystemdDriver.stopForDelete(unit) }
         // Usually the cgroup is empty by now: removed at the first try, with no search for
         // processes (listing a cgroup costs a stat per file). Processes of a container without
         // its own pid namespace may outlive init: then they are killed and the removal retried.
