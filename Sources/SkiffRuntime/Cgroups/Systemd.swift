@@ -777,6 +777,11 @@ public struct SystemdSetup {
                                                         skipDevices: !IDMaps.isInitialUserNamespace())
         for w in planned.warnings { writeStderr("skiff: warning: \(w)\n") }
         try driver.startUnit(unit.name, properties: planned.properties)
+        // As runc (fs2.CreateCgroupPath after startUnit): every controller the hierarchy has
+        // enabled down to the unit, not only those systemd enabled for its properties.
+        if let v2 = zip(layout.hierarchies, paths).first(where: { $0.0.isV2 })?.1 {
+            Cgroups.enableControllers(above: v2)
+        }
     }
 }
 
