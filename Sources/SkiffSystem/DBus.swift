@@ -532,12 +532,25 @@ public final class DBusConnection {
 
     /// SASL: a NUL byte, AUTH EXTERNAL with our uid as hex digits of its decimal text, BEGIN.
     func authenticate() throws(DBusError) {
-        let uid = "\(geteuid())"
+        // The peer sees our uid as the host has it (SO_PEERCRED): inside a user namespace
+        // (rootless podman runs the runtime as its root) that is the uid our euid maps to.
+        let uid = "\(DBusConnection.hostUID(geteuid(), uidMap: (try? FileSystem.readText("/proc/self/uid_map")) ?? ""))"
         let hex = uid.utf8.map { b in String(b, radix: 16) }.joined()
         try send([0] + Array("AUTH EXTERNAL \(hex)\r\n".utf8))
         let line = try readLine()
         guard line.hasPrefix("OK ") else { throw DBusError("authentication refused: \(line)") }
         try send(Array("BEGIN\r\n".utf8))
+    }
+
+    /// `uid` as seen from the initial user namespace, by /proc/self/uid_map.
+    static func hostUID(_ uid: UInt32, uidMap: String) -> UInt32 {
+        for line in uidMap.split(separator: "\n") {
+            let f = line.split(separator: " ").compactMap { UInt32($0) }
+            guard f.count == 3, uid >= f[0], uid - f[0] < f[2] else { continue }
+            let (host, overflow) = f[1].addingReportingOverflow(uid - f[0])
+            return overflow ? uid : host
+        }
+        return uid
     }
 
     func send(_ bytes: [UInt8]) throws(DBusError) {
@@ -576,7 +589,7 @@ public final class DBusConnection {
     }
 
     func readLine() throws(DBusError) -> String {
-        let deadline = Clock.monotonicMilliseconds() + 30_000
+        let deadline = Clock.monotonicMilliseconds() + 10_000
         while true {
             if let i = buffer.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: buffer[..<i], as: UTF8.self)

@@ -362,10 +362,9 @@ public enum SystemdCgroup {
                 path = group
             } else {
                 path = "/dev/\(rule.type == "b" ? "block" : "char")/\(rule.major):\(rule.minor)"
-                if !facts.deviceExists(path) {
-                    warnings.append("skipping device \(path) for systemd: no such device")
-                    continue
-                }
+                // runc warns here; skiff's own default list names /dev/net/tun, absent on many
+                // hosts, so that would be a warning on every create. Nothing to allow anyway.
+                if !facts.deviceExists(path) { continue }
             }
             allow.append(.structure([.string(path), .string(perms)]))
         }
@@ -653,11 +652,45 @@ public final class SystemdDriver {
     }
 
     /// Waits for the job's JobRemoved signal and returns its result ("done", "failed", …).
-    func waitForJob(_ job: String, timeout: Int64 = 30_000) throws(DBusError) -> String {
-        let signal = try bus.waitForSignal(timeoutMilliseconds: timeout) { m in
-            m.member == "JobRemoved" && m.interface == SystemdDriver.manager && m.body.count == 4 && m.body[1].stringValue == job
+    /// Should the signal not come (it is the only notice of the job's end), the job object
+    /// is polled too: once it is gone, the unit's state tells the result ("done" when
+    /// `ActiveState` is `want`, or for a stop when the unit is gone).
+    func waitForJob(_ job: String, unit: String, want: String, timeout: Int64 = 30_000) throws(DBusError) -> String {
+        let deadline = Clock.monotonicMilliseconds() + timeout
+        var slice: Int64 = 250
+        while true {
+            let left = deadline - Clock.monotonicMilliseconds()
+            if left <= 0 { throw DBusError("timed out waiting for job \(job)") }
+            do {
+                let signal = try bus.waitForSignal(timeoutMilliseconds: min(slice, left)) { m in
+                    m.member == "JobRemoved" && m.interface == SystemdDriver.manager && m.body.count == 4 && m.body[1].stringValue == job
+                }
+                return signal.body[3].stringValue ?? ""
+            } catch where error.name == nil && error.message.hasPrefix("timed out") {
+                slice = min(slice * 2, 2_000)
+            }
+            if try objectProperty(job, "org.freedesktop.systemd1.Job", "State") != nil { continue }
+            // The job is gone without its signal: judge by the unit.
+            let state: String?
+            do {
+                let path = try call("GetUnit", [.string(unit)]).body.first?.stringValue ?? ""
+                state = try objectProperty(path, "org.freedesktop.systemd1.Unit", "ActiveState")?.stringValue
+            } catch where error.name == "org.freedesktop.systemd1.NoSuchUnit" {
+                return want == "inactive" ? "done" : "failed"
+            }
+            return state == want ? "done" : "failed"
         }
-        return signal.body[3].stringValue ?? ""
+    }
+
+    /// A property of an object of systemd's; nil when the object does not exist.
+    func objectProperty(_ path: String, _ interface: String, _ name: String) throws(DBusError) -> DBusValue? {
+        do {
+            return try bus.call(DBusMessage(call: "Get", path: path, interface: "org.freedesktop.DBus.Properties",
+                                            destination: direct ? nil : SystemdDriver.destination,
+                                            body: [.string(interface), .string(name)])).body.first
+        } catch where error.name == "org.freedesktop.DBus.Error.UnknownObject" || error.name == "org.freedesktop.DBus.Error.UnknownInterface" {
+            return nil
+        }
     }
 
     /// StartTransientUnit(name, "replace", properties, []) and wait for its job (runc startUnit).
@@ -670,7 +703,7 @@ public final class SystemdDriver {
         }
         guard let job else { return }
         var result = ""
-        do { result = try waitForJob(job) } catch {
+        do { result = try waitForJob(job, unit: name, want: "active") } catch {
             resetFailed(name)
             throw RuntimeError("Timeout waiting for systemd to create \(name)")
         }
@@ -706,7 +739,7 @@ public final class SystemdDriver {
             try subscribeJobs()
             let reply = try call("StopUnit", [.string(name), .string("replace")])
             guard let job = reply.body.first?.stringValue else { return }
-            let result = try waitForJob(job)
+            let result = try waitForJob(job, unit: name, want: "inactive")
             if result != "done" {
                 writeStderr("skiff: warning: error removing unit `\(name)`: got `\(result)`. Continuing...\n")
             }
