@@ -737,7 +737,11 @@ public final class SystemdDriver {
     public func stopUnit(_ name: String) throws(RuntimeError) {
         do {
             try subscribeJobs()
-            let reply = try call("StopUnit", [.string(name), .string("replace")])
+            // Known problem: over /run/systemd/private (no bus daemon) systemd 252 answered
+            // StartTransientUnit and SetUnitProperties but never StopUnit in the VM tests (cause
+            // not found); the unit of a deleted container is gone by then anyway (systemd stops
+            // an empty scope), so do not wait 30 s there.
+            let reply = try call("StopUnit", [.string(name), .string("replace")], timeout: direct ? 3_000 : 30_000)
             guard let job = reply.body.first?.stringValue else { return }
             let result = try waitForJob(job, unit: name, want: "inactive")
             if result != "done" {
