@@ -31,8 +31,13 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-use-ld=lld",
                                            "-Xlinker", "--symbol-ordering-file=" + linkOrder,
                                            "-Xlinker", "--no-warn-symbol-ordering",
-                                           "-Xlinker", "--entry=sk_entry"])]
+                                           "-Xlinker", "--entry=sk_entry"])],
+            // BuildInfo.commit: the git commit, for --version (Plugins/BuildInfo).
+            plugins: ["BuildInfo"],
         ),
+        // Writes BuildInfo.swift (the git commit of the tree, "unknown" outside a checkout) when
+        // git's HEAD, index or branch ref changes; runs /bin/sh and git, no package dependency.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         // Lifecycle, state machine, one file per spec section (plan + apply).
         .target(name: "SkiffRuntime", dependencies: ["SkiffSpec", "SkiffSystem"], swiftSettings: lean),
         // Pure config/state/features model; JSON; validation with JSON paths. No syscalls.

@@ -6,7 +6,7 @@
 
 /// The version of the runtime specification this package implements.
 public enum SpecVersion {
-    public static let current = "1.2.0"
+    public static let current = "1.3.0"
 }
 
 /// The root of config.json.

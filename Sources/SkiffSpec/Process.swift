@@ -176,3 +176,55 @@ public struct CPUAffinity: Codable, Equatable, Sendable {
         self.final = final
     }
 }
+
+// Members the schema leaves optional but the model keeps non-optional get runc's zero value
+// when absent (process.user → uid 0, gid 0; user.uid, user.gid → 0; ioPriority.priority → 0),
+// the same in the Codable conformance as in SpecModelCoding.swift.
+extension Process {
+    private enum CodingKeys: String, CodingKey {
+        case terminal, consoleSize, user, args, env, cwd, capabilities, rlimits, noNewPrivileges, apparmorProfile,
+             oomScoreAdj, scheduler, selinuxLabel, ioPriority, execCPUAffinity
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            terminal: try c.decodeIfPresent(Bool.self, forKey: .terminal),
+            consoleSize: try c.decodeIfPresent(Box.self, forKey: .consoleSize),
+            user: try c.decodeIfPresent(User.self, forKey: .user) ?? User(),
+            args: try c.decodeIfPresent([String].self, forKey: .args),
+            env: try c.decodeIfPresent([String].self, forKey: .env),
+            cwd: try c.decode(String.self, forKey: .cwd),
+            capabilities: try c.decodeIfPresent(LinuxCapabilities.self, forKey: .capabilities),
+            rlimits: try c.decodeIfPresent([POSIXRlimit].self, forKey: .rlimits),
+            noNewPrivileges: try c.decodeIfPresent(Bool.self, forKey: .noNewPrivileges),
+            apparmorProfile: try c.decodeIfPresent(String.self, forKey: .apparmorProfile),
+            oomScoreAdj: try c.decodeIfPresent(Int.self, forKey: .oomScoreAdj),
+            scheduler: try c.decodeIfPresent(Scheduler.self, forKey: .scheduler),
+            selinuxLabel: try c.decodeIfPresent(String.self, forKey: .selinuxLabel),
+            ioPriority: try c.decodeIfPresent(LinuxIOPriority.self, forKey: .ioPriority),
+            execCPUAffinity: try c.decodeIfPresent(CPUAffinity.self, forKey: .execCPUAffinity))
+    }
+}
+
+extension User {
+    private enum CodingKeys: String, CodingKey { case uid, gid, umask, additionalGids }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(uid: try c.decodeIfPresent(UInt32.self, forKey: .uid) ?? 0,
+                  gid: try c.decodeIfPresent(UInt32.self, forKey: .gid) ?? 0,
+                  umask: try c.decodeIfPresent(UInt32.self, forKey: .umask),
+                  additionalGids: try c.decodeIfPresent([UInt32].self, forKey: .additionalGids))
+    }
+}
+
+extension LinuxIOPriority {
+    private enum CodingKeys: String, CodingKey { case `class`, priority }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(class: try c.decode(String.self, forKey: .class),
+                  priority: try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0)
+    }
+}

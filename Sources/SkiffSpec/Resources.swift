@@ -205,6 +205,15 @@ public struct LinuxThrottleDevice: Codable, Equatable, Sendable {
         self.minor = minor
         self.rate = rate
     }
+
+    private enum CodingKeys: String, CodingKey { case major, minor, rate }
+
+    /// rate is optional in the schema (runc's zero value when absent).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(major: try c.decode(Int64.self, forKey: .major), minor: try c.decode(Int64.self, forKey: .minor),
+                  rate: try c.decodeIfPresent(UInt64.self, forKey: .rate) ?? 0)
+    }
 }
 
 /// A hugetlb limit.

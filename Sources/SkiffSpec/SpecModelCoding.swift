@@ -128,7 +128,8 @@ extension Process {
         let o = try ObjectDecoding(value, path)
         let _terminal = try o.bool(ifPresent: "terminal")
         let _consoleSize = try o.value(ifPresent: "consoleSize", Box.init(json:at:))
-        let _user = try o.value("user", User.init(json:at:))
+        // Optional in the schema (only cwd is required): runc's zero value is uid 0, gid 0.
+        let _user = try o.value(ifPresent: "user", User.init(json:at:)) ?? User()
         let _args = try o.strings(ifPresent: "args")
         let _env = try o.strings(ifPresent: "env")
         let _cwd = try o.string("cwd")
@@ -184,8 +185,8 @@ extension Box {
 extension User {
     init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
         let o = try ObjectDecoding(value, path)
-        let _uid = try o.integer("uid", UInt32.self)
-        let _gid = try o.integer("gid", UInt32.self)
+        let _uid = try o.integer(ifPresent: "uid", UInt32.self) ?? 0
+        let _gid = try o.integer(ifPresent: "gid", UInt32.self) ?? 0
         let _umask = try o.integer(ifPresent: "umask", UInt32.self)
         let _additionalGids = try o.value(ifPresent: "additionalGids", { (v, p) throws(DecodingError) in try CollectionDecoding.integers(v, p, UInt32.self) })
         self.init(uid: _uid, gid: _gid, umask: _umask, additionalGids: _additionalGids)
@@ -271,7 +272,7 @@ extension LinuxIOPriority {
     init(json value: JSONValue, at path: ValuePath) throws(DecodingError) {
         let o = try ObjectDecoding(value, path)
         let _class = try o.string("class")
-        let _priority = try o.integer("priority", Int.self)
+        let _priority = try o.integer(ifPresent: "priority", Int.self) ?? 0
         self.init(class: _class, priority: _priority)
     }
 
@@ -672,7 +673,7 @@ extension LinuxThrottleDevice {
         let o = try ObjectDecoding(value, path)
         let _major = try o.integer("major", Int64.self)
         let _minor = try o.integer("minor", Int64.self)
-        let _rate = try o.integer("rate", UInt64.self)
+        let _rate = try o.integer(ifPresent: "rate", UInt64.self) ?? 0
         self.init(major: _major, minor: _minor, rate: _rate)
     }
 

@@ -66,6 +66,10 @@ public struct FD: Sendable, Hashable {
         return st
     }
 
+    public func changeOwner(uid: UInt32, gid: UInt32) throws(SystemError) {
+        try check("fchown") { Glibc.fchown(raw, uid, gid) }
+    }
+
     /// The path the kernel reports for this descriptor (readlink of /proc/self/fd/N).
     public func realPath() throws(SystemError) -> String {
         try readLink("/proc/self/fd/\(raw)")

@@ -87,6 +87,29 @@ public enum Mounts {
         return result
     }
 
+    /// One /proc/self/mountinfo line: the mount's root within its filesystem, its mount point
+    /// and filesystem type.
+    public struct InfoEntry: Sendable {
+        public var id: Int
+        public var root: String
+        public var mountPoint: String
+        public var fsType: String
+    }
+
+    /// Every mount of this mount namespace, oldest first. Empty when mountinfo cannot be read.
+    public static func entries() -> [InfoEntry] {
+        guard let info = try? FileSystem.readText("/proc/self/mountinfo") else { return [] }
+        var result: [InfoEntry] = []
+        for line in info.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 6, let id = Int(fields[0]), let dash = fields.firstIndex(of: "-"),
+                  dash + 1 < fields.count else { continue }
+            result.append(InfoEntry(id: id, root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4]),
+                                    fsType: String(fields[dash + 1])))
+        }
+        return result
+    }
+
     /// The id of the top-most mount at `mountPoint` in this mount namespace (the last matching
     /// line of /proc/self/mountinfo), or nil when nothing is mounted exactly there.
     public static func topMountID(at mountPoint: String) -> Int? {

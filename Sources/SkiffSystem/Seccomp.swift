@@ -48,6 +48,18 @@ public final class SeccompFilter {
         return nr == __NR_SCMP_ERROR ? nil : nr
     }
 
+    /// libseccomp's architecture value (an AUDIT_ARCH_* constant) for a token such as "x86_64".
+    public static func architecture(_ token: String) -> UInt32? {
+        let arch = seccomp_arch_resolve_name(token)
+        return arch == 0 ? nil : arch
+    }
+
+    /// The syscall's number on `arch` (x32 numbers include the x32 bit), nil if it has none.
+    public static func syscallNumber(_ name: String, arch: UInt32) -> Int32? {
+        let nr = seccomp_syscall_resolve_name_arch(arch, name)
+        return nr == __NR_SCMP_ERROR || nr < 0 ? nil : nr
+    }
+
     public func addRule(action: UInt32, syscall: Int32, conditions: [Condition], name: String) throws(SystemError) {
         var args = conditions.map { c in
             scmp_arg_cmp(arg: c.index, op: scmp_compare(c.op), datum_a: c.value, datum_b: c.valueTwo)
@@ -63,10 +75,12 @@ public final class SeccompFilter {
         if r != 0 { throw SystemError("seccomp_load", nil, errno: -r) }
     }
 
-    /// Loads the filter with seccomp(2) directly, for flags libseccomp 2.5 cannot set
-    /// (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV): libseccomp generates the BPF, the kernel gets
-    /// it with `flags`. Returns the listener fd when `flags` has NEW_LISTENER.
-    public func loadRaw(flags: UInt32) throws(SystemError) -> FD? {
+    /// Loads the filter with seccomp(2) directly, for what libseccomp 2.5 cannot do (flags
+    /// such as SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, a prefix such as runc's -ENOSYS stub):
+    /// libseccomp generates the BPF, `prefix` (raw struct sock_filter bytes) goes before it,
+    /// and the kernel gets it with `flags`. Returns the listener fd when `flags` has
+    /// NEW_LISTENER.
+    public func loadRaw(flags: UInt32, prefix: [UInt8] = []) throws(SystemError) -> FD? {
         let memfd = sk_memfd_create("skiff-bpf", 1 /* MFD_CLOEXEC */)
         if memfd < 0 { throw SystemError("memfd_create", "seccomp bpf") }
         let fd = FD(memfd)
@@ -74,7 +88,7 @@ public final class SeccompFilter {
         let r = seccomp_export_bpf(ctx, memfd)
         if r != 0 { throw SystemError("seccomp_export_bpf", nil, errno: -r) }
         _ = lseek(memfd, 0, SEEK_SET)
-        let program = try fd.readAll()
+        let program = prefix + (try fd.readAll())
         let result = program.withUnsafeBytes { sk_seccomp_load_bpf($0.baseAddress, program.count, flags) }
         if result < 0 { throw SystemError("seccomp(SECCOMP_SET_MODE_FILTER)") }
         return result > 0 ? FD(result) : nil

@@ -1,11 +1,34 @@
 /// runc's flag grammar, by hand: `--flag value`, `--flag=value`, `-f value`, single-dash long
 /// names (`-root`), booleans with an optional `=true|false`, flags before positionals, and for
 /// some verbs no flag parsing after the first positional.
-struct FlagSpec {
+///
+/// Each flag carries its own documentation (argument name, default, meaning, completion) in
+/// `doc`, so the parser, `--help`, the man pages and the shell completions come from this one
+/// table. `doc` is a closure: the documentation is built only when help is asked for, and
+/// parsing copies no more than names and a function pointer.
+struct FlagSpec: Sendable {
     var names: [String]
     var takesValue: Bool
     var repeatable = false
+    var doc: @Sendable () -> FlagDoc = { FlagDoc() }
     var name: String { names[0] }
+}
+
+struct FlagDoc {
+    /// The argument's name in help (`DIR`, `FILE`); empty for booleans.
+    var argument = ""
+    /// What the flag does, one sentence or two.
+    var help = ""
+    /// The default when the flag is absent, as shown in help; nil when there is none to show.
+    var defaultValue: String? = nil
+    /// What the shells complete for the argument.
+    var completion: Completion = .none
+    /// The accepted values, space-separated, for help and completion (`.values`).
+    var choices = ""
+
+    enum Completion {
+        case none, file, directory, signal, values
+    }
 }
 
 struct FlagValue {
@@ -55,11 +78,18 @@ enum ArgumentParser {
                 continue
             }
             if arg == "--" { flagsDone = true; continue }
-            var name = String(arg.drop(while: { $0 == "-" }))
+            // One or two dashes (runc's `-root` and `--root`); `---root` is not a flag.
+            var name = String(arg.dropFirst(arg.hasPrefix("--") ? 2 : 1))
+            if name.hasPrefix("-") { throw UsageError("bad flag syntax: \(arg)") }
             var inline: String? = nil
             if let eq = name.firstIndex(of: "=") {
                 inline = String(name[name.index(after: eq)...])
                 name = String(name[..<eq])
+            }
+            // Every command takes --help/-h (CLI.helpFlag), without it being in each table.
+            if (name == "help" || name == "h") && inline == nil {
+                result.values.append(FlagValue(name: "help", value: "true"))
+                continue
             }
             guard let spec = flags.first(where: { $0.names.contains(name) }) else {
                 throw UsageError("flag provided but not defined: -\(name)")

@@ -2,15 +2,19 @@ import SkiffRuntime
 import SkiffSpec
 import SkiffSystem
 
-/// A verb: its flags and what it does. `run` returns the exit status.
+/// A verb: its flags, operands and documentation, and what it does. `run` returns the exit status.
+/// The flags (with their help) and `doc` are the one source of `--help`, `skiff help`, the man
+/// pages and the shell completions (Help.swift).
 protocol Command {
     static var name: String { get }
     static var summary: String { get }
-    static var usage: String { get }
+    static var operands: [Operand] { get }
     static var flags: [FlagSpec] { get }
     static var stopAtPositional: Bool { get }
     /// Exit status for a failure of the runtime itself (exec: 255).
     static var failureStatus: Int32 { get }
+    /// Long description, exit status and examples: a computed property, built only for help.
+    static var doc: CommandDoc { get }
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32
 }
 
@@ -19,28 +23,64 @@ extension Command {
     static var failureStatus: Int32 { 1 }
 }
 
+/// A positional argument: its name in the synopsis, whether it is required, and what the shells
+/// complete for it.
+struct Operand {
+    enum Kind { case containerID, signal, command, commandName, text }
+    var name: String
+    var required = true
+    /// Takes every remaining argument (exec's command, ps's options).
+    var variadic = false
+    var kind: Kind = .containerID
+
+    static let containerID = Operand(name: "<container-id>")
+}
+
+/// What `--help` and the man page say beyond the flags.
+struct CommandDoc {
+    var description: String
+    var exitStatus: String = "0 on success; 1 on any error (the message is on stderr and in --log)."
+    var examples: [(String, String)] = []
+}
+
 enum CLI {
     static let version = "0.1.0"
-    static let commit = "unknown"
+    static var commit: String { BuildInfo.commit }
 
     nonisolated(unsafe) static let commands: [any Command.Type] = [
         CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
         RunCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self,
         PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
-        ExecCommand.self, CheckCommand.self,
+        ExecCommand.self, CheckCommand.self, HelpCommand.self,
     ]
 
     static let globalFlags: [FlagSpec] = [
-        FlagSpec(names: ["root"], takesValue: true),
-        FlagSpec(names: ["log"], takesValue: true),
-        FlagSpec(names: ["log-format"], takesValue: true),
-        FlagSpec(names: ["debug"], takesValue: false),
-        FlagSpec(names: ["systemd-cgroup"], takesValue: false),
-        FlagSpec(names: ["rootless"], takesValue: true),
-        FlagSpec(names: ["criu"], takesValue: true),
-        FlagSpec(names: ["version", "v"], takesValue: false),
-        FlagSpec(names: ["help", "h"], takesValue: false),
+        FlagSpec(names: ["root"], takesValue: true, doc: { FlagDoc(argument: "DIR",
+                 help: "directory for the containers' state",
+                 defaultValue: "/run/skiff; $XDG_RUNTIME_DIR/skiff when not root", completion: .directory) }),
+        FlagSpec(names: ["log"], takesValue: true, doc: { FlagDoc(argument: "FILE",
+                 help: "write the log (errors, warnings, --debug) to FILE, appending; errors also go to stderr",
+                 defaultValue: "stderr", completion: .file) }),
+        FlagSpec(names: ["log-format"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
+                 help: "format of the log: text or json", defaultValue: "text", completion: .values, choices: "text json") }),
+        FlagSpec(names: ["debug"], takesValue: false, doc: { FlagDoc(help: "log debug messages") }),
+        FlagSpec(names: ["systemd-cgroup"], takesValue: false,
+                 doc: { FlagDoc(help: "read linux.cgroupsPath as slice:prefix:name for the systemd cgroup driver, which this version of skiff does not support: such a container is refused") }),
+        FlagSpec(names: ["cgroup-manager"], takesValue: true, doc: { FlagDoc(argument: "MANAGER",
+                 help: "crun's cgroup driver choice: cgroupfs (skiff's driver), systemd (the same as --systemd-cgroup) or disabled (refused by create and run: skiff always places a container in cgroups)",
+                 defaultValue: "cgroupfs", completion: .values, choices: "cgroupfs systemd disabled") }),
+        FlagSpec(names: ["rootless"], takesValue: true, doc: { FlagDoc(argument: "MODE",
+                 help: "rootless mode: true, false or auto (auto: on when not root, or root of a user namespace)",
+                 defaultValue: "auto", completion: .values, choices: "true false auto") }),
+        FlagSpec(names: ["criu"], takesValue: true, doc: { FlagDoc(argument: "PATH",
+                 help: "accepted for runc compatibility and ignored (checkpoint and restore are not supported)",
+                 completion: .file) }),
+        FlagSpec(names: ["version", "v"], takesValue: false,
+                 doc: { FlagDoc(help: "print the version, the git commit and the runtime-spec version, then exit") }),
+        helpFlag,
     ]
+
+    static let helpFlag = FlagSpec(names: ["help", "h"], takesValue: false, doc: { FlagDoc(help: "show help and exit") })
 
     static func main(_ argv: [String]) -> Int32 {
         // Global flags stop at the first positional (the verb).
@@ -52,19 +92,23 @@ enum CLI {
             return 1
         }
         if global.bool("version") {
-            Output.stdout("skiff version \(version)\ncommit: \(commit)\nspec: \(SpecVersion.current)\n")
+            Output.stdout(Help.version())
             return 0
         }
         guard let verb = global.positionals.first else {
-            Output.stdout(help())
+            Output.stdout(Help.main())
             return global.bool("help") ? 0 : 1
+        }
+        if global.bool("help"), let command = commands.first(where: { $0.name == verb }) {
+            Output.stdout(Help.command(command))
+            return 0
         }
         guard let command = commands.first(where: { $0.name == verb }) else {
             if ["checkpoint", "restore"].contains(verb) {
                 Output.stderr("skiff: \(verb) is not supported by this version of skiff yet\n")
                 return 1
             }
-            Output.stderr("skiff: no such command \"\(verb)\"\n\n" + help())
+            Output.stderr("skiff: no such command \"\(verb)\"\n\n" + Help.main())
             return 1
         }
         do {
@@ -74,12 +118,18 @@ enum CLI {
             return 1
         }
         let rest = global.positionals.dropFirst()
-        if rest.first == "--help" || rest.first == "-h" {
-            Output.stdout("usage: skiff \(command.name) \(command.usage)\n\n\(command.summary)\n")
-            return 0
-        }
         do {
             let parsed = try ArgumentParser.parse(rest, flags: command.flags, stopAtPositional: command.stopAtPositional)
+            if parsed.bool("help") && (!command.stopAtPositional || parsed.positionals.isEmpty) {
+                Output.stdout(Help.command(command))
+                return 0
+            }
+            if let problem = arityProblem(command, parsed.positionals.count) {
+                // runc: the command's help on stdout after "Incorrect Usage.", the error on stderr.
+                Output.stdout("Incorrect Usage.\n\n" + Help.command(command))
+                Logger.shared.error("skiff: \"\(command.name)\" \(problem)")
+                return 1
+            }
             var root = global.string("root") ?? defaultRoot()
             if root.isEmpty { root = defaultRoot() }
             root = FileSystem.absolute(root)
@@ -91,7 +141,17 @@ enum CLI {
             case "false"?: rootless = false
             case let other?: throw UsageError("--rootless: invalid value \"\(other)\" (want true, false or auto)")
             }
-            let options = RuntimeOptions(root: root, systemdCgroup: global.bool("systemd-cgroup"), debug: global.bool("debug"),
+            var systemd = global.bool("systemd-cgroup")
+            switch global.string("cgroup-manager") {
+            case nil, "cgroupfs"?: break
+            case "systemd"?: systemd = true
+            case "disabled"?:
+                if command.name == "create" || command.name == "run" {
+                    throw UsageError("--cgroup-manager disabled: running a container without cgroups is not supported by skiff; use cgroupfs")
+                }
+            case let other?: throw UsageError("--cgroup-manager: invalid value \"\(other)\" (want cgroupfs, systemd or disabled)")
+            }
+            let options = RuntimeOptions(root: root, systemdCgroup: systemd, debug: global.bool("debug"),
                                          rootless: rootless)
             Logger.shared.debugLog("skiff \(argv.joined(separator: " "))")
             return try command.run(parsed, options)
@@ -104,6 +164,20 @@ enum CLI {
         }
     }
 
+    /// runc's checkArgs wording when the number of operands is wrong, else nil.
+    static func arityProblem(_ command: any Command.Type, _ count: Int) -> String? {
+        // A plain loop: key paths would instantiate KeyPath objects on every invocation.
+        var min = 0, max = 0
+        for o in command.operands {
+            if o.required { min += 1 }
+            max = o.variadic ? Int.max : max + 1
+        }
+        if min == max && count != min { return "requires exactly \(min) argument(s)" }
+        if count < min { return "requires a minimum of \(min) argument(s)" }
+        if count > max { return "requires a maximum of \(max) argument(s)" }
+        return nil
+    }
+
     /// /run/skiff, or $XDG_RUNTIME_DIR/skiff for a non-root user, including the root of a user
     /// namespace a non-root user made (rootless podman), runc's shouldHonorXDGRuntimeDir.
     static func defaultRoot() -> String {
@@ -112,31 +186,6 @@ enum CLI {
             return xdg + "/skiff"
         }
         return "/run/skiff"
-    }
-
-    static func help() -> String {
-        var text = """
-        skiff \(version): an OCI container runtime (runc-compatible command line)
-
-        usage: skiff [global options] command [command options] [arguments...]
-
-        commands:
-
-        """
-        for c in commands { text += "   " + c.name.padding(10) + c.summary + "\n" }
-        text += """
-
-        global options:
-           --root value        state directory (default: /run/skiff; $XDG_RUNTIME_DIR/skiff when not root)
-           --log value         log file (default: stderr)
-           --log-format value  text or json (default: text)
-           --debug             debug logging
-           --systemd-cgroup    cgroupsPath is slice:prefix:name (not supported on hosts without systemd)
-           --rootless value    true, false or auto (default: auto: on when not root or in a user namespace)
-           --version, -v       print the version
-
-        """
-        return text
     }
 
     /// Exactly one positional: the container id.

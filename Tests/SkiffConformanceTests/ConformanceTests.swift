@@ -51,6 +51,16 @@ struct Expectation {
     var hostFileContains: [String: [String]]
 
     init(_ json: [String: Any], name: String) {
+        // `host_has_any`: the expectation holds on hosts where one of these paths exists; on
+        // other hosts `otherwise` (a partial expect object, usually a create error naming the
+        // field) replaces the keys it gives. A host-dependent feature is checked on every host.
+        var json = json
+        if let paths = json["host_has_any"] as? [String], !paths.contains(where: { FileManager.default.fileExists(atPath: $0) }),
+           let other = json["otherwise"] as? [String: Any] {
+            for key in ["run", "exit", "stdout_contains", "stdout_not_contains", "create_error_contains", "state_contains"] {
+                json[key] = other[key]
+            }
+        }
         feature = json["feature"] as? String ?? name
         spec = json["spec"] as? String
         run = json["run"] as? Bool ?? false

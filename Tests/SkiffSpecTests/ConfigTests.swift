@@ -365,7 +365,7 @@ struct DefaultSpecTests {
     /// What `runc spec` (1.2+) writes, with hostname "skiff".
     static let runcSpecOutput = """
         {
-        \t"ociVersion": "1.2.0",
+        \t"ociVersion": "\(SpecVersion.current)",
         \t"process": {
         \t\t"terminal": true,
         \t\t"user": {

@@ -246,16 +246,47 @@ public enum Cgroups {
         return String(path[..<slash])
     }
 
+    /// runc's v1 cpuset rule (cgroups/fs/cpuset.go): every directory from below the
+    /// hierarchy's mount down to `path` is made if missing and, where its cpuset.cpus or
+    /// cpuset.mems is empty (a new directory, or an existing pod-level parent made by someone
+    /// else), given its parent's — a process cannot join, and a child cannot be given cpus,
+    /// under an empty cpuset (ENOSPC).
     static func createCpuset(_ path: String) throws(SystemError) {
-        if FileSystem.isDirectory(path) { return }
-        let parent = parentOf(path)
-        if !FileSystem.isDirectory(parent) { try createCpuset(parent) }
-        try FileSystem.mkdir(path)
+        try ensureCpusetParent(parentOf(path))
+        if !FileSystem.isDirectory(path) { try FileSystem.mkdir(path) }
+        try copyCpusetIfNeeded(path, from: parentOf(path))
+    }
+
+    /// cpusetEnsureParent: stops at the mount (whose parent is not a cgroup file system).
+    static func ensureCpusetParent(_ current: String) throws(SystemError) {
+        let parent = parentOf(current)
+        if parent == current { return }
+        if let fd = try? FileSystem.open(parent, O_PATH | O_DIRECTORY) {
+            let type = Mounts.filesystemType(fd)
+            fd.close()
+            if type != Mounts.cgroupMagic { return }
+        }
+        try ensureCpusetParent(parent)
+        if !FileSystem.isDirectory(current) { try FileSystem.mkdir(current) }
+        try copyCpusetIfNeeded(current, from: parent)
+    }
+
+    static func copyCpusetIfNeeded(_ current: String, from parent: String) throws(SystemError) {
         for file in ["cpuset.cpus", "cpuset.mems"] {
-            let mine = (try? FileSystem.readText(path + "/" + file))?.trimmingWhitespace() ?? ""
+            let mine = (try? FileSystem.readText(current + "/" + file))?.trimmingWhitespace() ?? ""
             if mine.isEmpty, let inherited = try? FileSystem.readText(parent + "/" + file) {
-                try FileSystem.writeExisting(path + "/" + file, inherited.trimmingWhitespace())
+                let value = inherited.trimmingWhitespace()
+                if !value.isEmpty { try FileSystem.writeExisting(current + "/" + file, value) }
             }
+        }
+    }
+
+    /// For `update`: the container's v1 cpuset directory and its ancestors get cpus and mems
+    /// where theirs are empty, before new values are written (see `createCpuset`).
+    public static func fillCpusetAncestors(_ paths: [String], layout: CgroupLayout) throws(RuntimeError) {
+        for path in paths where FileSystem.isDirectory(path) {
+            guard let h = layout.hierarchy(of: path), !h.isV2, h.controllers.contains("cpuset") else { continue }
+            do { try createCpuset(path) } catch { throw RuntimeError("cannot update cgroup: \(error)") }
         }
     }
 

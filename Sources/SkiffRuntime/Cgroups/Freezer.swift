@@ -60,6 +60,36 @@ extension Cgroups {
         }
     }
 
+    /// The cgroup that would hold a new process of the container stopped, or nil: for each
+    /// path the directory itself or, while it does not exist yet, its nearest existing
+    /// ancestor (a new child inherits its freezer state), FROZEN or FREEZING in v1, "frozen 1"
+    /// in v2. runc refuses such a cgroup ("container's cgroup unexpectedly frozen"): init
+    /// would stop in it before it reports anything.
+    static func frozenDirectory(_ paths: [String]) -> String? {
+        for path in paths {
+            var dir = path
+            while !FileSystem.isDirectory(dir), let slash = dir.lastIndex(of: "/"), slash != dir.startIndex {
+                dir = String(dir[..<slash])
+            }
+            if let state = try? FileSystem.readText(dir + "/freezer.state") {
+                let trimmed = state.trimmingWhitespace()
+                if trimmed == "FROZEN" || trimmed == "FREEZING" { return dir }
+            } else if v2Frozen(dir) {
+                return dir
+            }
+        }
+        return nil
+    }
+
+    /// A process in a frozen v1 freezer cgroup cannot even die of SIGKILL: moved to the
+    /// hierarchy's root (thawed) it can. cgroup2 lets SIGKILL through a frozen cgroup.
+    static func releaseFromFrozen(_ pid: pid_t, _ paths: [String]) {
+        guard let dir = frozenDirectory(paths), FileSystem.exists(dir + "/freezer.state") else { return }
+        for h in CgroupLayout.host().hierarchies where h.controllers.contains("freezer") && dir.hasPrefix(h.mountPoint + "/") {
+            try? writeFile(h.mountPoint + "/cgroup.procs", "\(pid)")
+        }
+    }
+
     /// cgroup.events says "frozen 1".
     static func v2Frozen(_ dir: String) -> Bool {
         guard let text = try? FileSystem.readText(dir + "/cgroup.events") else { return false }

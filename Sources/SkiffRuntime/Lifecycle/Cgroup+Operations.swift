@@ -30,8 +30,12 @@ extension Container {
         if status == .stopped { throw RuntimeError("container not running") }
         var config = try state.config()
         let merged = (config.linux?.resources ?? LinuxResources()).merging(resources)
-        if let unit = state.systemdUnit { try SystemdDriver.update(unit, resources: merged, layout: CgroupLayout.host()) }
-        try Cgroups.apply(resources: merged, paths: state.cgroupPaths, layout: CgroupLayout.host(),
+        let layout = CgroupLayout.host()
+        if let unit = state.systemdUnit { try SystemdDriver.update(unit, resources: merged, layout: layout) }
+        if resources.cpu?.cpus != nil || resources.cpu?.mems != nil {
+            try Cgroups.fillCpusetAncestors(state.cgroupPaths, layout: layout)
+        }
+        try Cgroups.apply(resources: merged, paths: state.cgroupPaths, layout: layout,
                           context: "update", skipDevices: true)
         if config.linux == nil { config.linux = Linux() }
         config.linux?.resources = merged

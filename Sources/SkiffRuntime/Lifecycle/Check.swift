@@ -82,6 +82,11 @@ public enum BundleCheck {
         }
         var namespaces: NamespacePlan? = nil
         attempt { namespaces = try NamespacePlan(spec.linux?.namespaces ?? []) }
+        if let namespaces {
+            for key in (spec.linux?.sysctl ?? [:]).keys.sorted() {
+                if let text = Kernel.sysctlProblem(key, namespaces: namespaces) { problems.append(problem(text)) }
+            }
+        }
         var process: ProcessPlan? = nil
         if let p = spec.process { attempt { process = try ProcessPlan(process: p, linux: spec.linux) } }
         if var process {

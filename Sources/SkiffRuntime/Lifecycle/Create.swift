@@ -9,6 +9,8 @@ public struct CreateOptions: Sendable {
     public var noPivot = false
     public var noNewKeyring = false
     public var preserveFds = 0
+    /// The configuration file instead of <bundle>/config.json (crun's `create --config`).
+    public var config: String?
     /// An already connected console socket (attached `run` with a terminal) instead of a path.
     public var consoleSocketFD: FD?
     public init(bundle: String, pidFile: String? = nil, consoleSocket: String? = nil) {
@@ -26,13 +28,14 @@ public struct Launched: Sendable {
 
 extension Container {
     /// Reads and validates <bundle>/config.json; the error names the JSON path at fault.
-    public static func loadSpec(bundle: String) throws(RuntimeError) -> Spec {
-        let path = bundle + "/config.json"
+    public static func loadSpec(bundle: String, config: String? = nil) throws(RuntimeError) -> Spec {
+        let path = config ?? bundle + "/config.json"
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.readFile(path)
         } catch {
             if !FileSystem.isDirectory(bundle) { throw RuntimeError("bundle \(bundle): \(SystemError.message(error.errno))") }
+            if let config { throw RuntimeError("--config \(config): \(error)") }
             throw RuntimeError("cannot read config.json: \(error)")
         }
         do {
@@ -47,7 +50,7 @@ extension Container {
     public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
         try ContainerID.validate(id)
         let bundle = FileSystem.absolute(opts.bundle)
-        let spec = try loadSpec(bundle: bundle)
+        let spec = try loadSpec(bundle: bundle, config: opts.config.map(FileSystem.absolute))
         guard let processSpec = spec.process else {
             throw RuntimeError("config.json: process: required field is missing")
         }
@@ -83,6 +86,7 @@ extension Container {
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
         }
+        try Kernel.validateSysctl(spec.linux?.sysctl ?? [:], namespaces: namespaces)
         if process.terminal && opts.consoleSocket == nil && opts.consoleSocketFD == nil {
             throw RuntimeError("config.json: process.terminal: true requires --console-socket (use run for an interactive terminal)")
         }
@@ -94,6 +98,15 @@ extension Container {
         let systemd = runtime.systemdCgroup
             ? try SystemdSetup.prepare(cgroupsPath: spec.linux?.cgroupsPath, id: id, layout: layout, rootless: runtime.rootless) : nil
         let cgroupPaths = systemd?.paths ?? Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        // runc 1.1 warns (1.2 refuses): another container's processes share this cgroup.
+        // Like runc, one hierarchy is checked.
+        if let first = cgroupPaths.first, FileSystem.isDirectory(first) {
+            let pids = Cgroups.pids([first])
+            if !pids.isEmpty {
+                writeStderr("skiff: warning: container's cgroup is not empty: \(pids.count) process(es) found\n")
+                writeStderr("skiff: warning: DEPRECATED: running a container in a non-empty cgroup is refused by runc 1.2; https://github.com/opencontainers/runc/issues/3132\n")
+            }
+        }
         let rootfs = try RootfsPlan(spec: spec, bundle: bundle, noPivot: opts.noPivot, cgroupPaths: cgroupPaths,
                                     layout: layout, namespaces: namespaces)
         if !FileSystem.isDirectory(rootfs.rootfs) {
@@ -111,6 +124,12 @@ extension Container {
         if notify {
             rootfsPlan.mounts.append(SdNotify.mount(stateDir: store.directory(id), index: rootfsPlan.mounts.count))
             processPlan.env = processPlan.env.filter { !$0.hasPrefix("NOTIFY_SOCKET=") } + ["NOTIFY_SOCKET=" + SdNotify.containerSocket]
+        }
+        var opts = opts
+        let listenFds = SocketActivation.listenFds()
+        if listenFds > 0 {
+            opts.preserveFds += listenFds
+            processPlan.env += ["LISTEN_FDS=\(listenFds)", "LISTEN_PID=1"]
         }
         try store.createDirectory(id)
         var cleanup = Cleanup(store: store, id: id)
@@ -161,6 +180,11 @@ extension Container {
 
         var rootfs = rootfs
         var cgroupPaths = cgroupPaths
+        // Init would stop in a frozen cgroup before it reports anything (runc refuses it too,
+        // before it makes or removes any cgroup). A missing one inherits its parent's state.
+        if let frozen = Cgroups.frozenDirectory(cgroupPaths) {
+            throw RuntimeError("container's cgroup unexpectedly frozen (\(frozen))")
+        }
         let systemd = cleanup.systemd  // the slices above a unit are systemd's
         let missingParents = systemd != nil ? [] : Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
         cleanup.cgroupParents = missingParents
@@ -227,11 +251,15 @@ extension Container {
         childEnd.close()
         let pid = cloned.pid
         cleanup.initPid = pid
-        let channel = SyncChannel(fd: parentEnd)
+        // Frozen meanwhile (a pause of the cgroup by someone else): init cannot answer.
+        let frozenPaths = cgroupPaths
+        let channel = SyncChannel(fd: parentEnd, stalled: {
+            Cgroups.frozenDirectory(frozenPaths).map { "container's cgroup unexpectedly frozen (\($0))" }
+        })
         // A failure init reported before it read .go (its network namespace, say) is the
         // error to show, not the broken pipe of sending to it.
         func initGone(_ error: RuntimeError) -> RuntimeError {
-            if case .failed(let text)? = try? channel.receive() { return RuntimeError("unable to start container process: \(text)") }
+            if case .failed(let text)? = try? channel.receive(within: SyncChannel.stepSeconds) { return RuntimeError("unable to start container process: \(text)") }
             return error
         }
 
@@ -254,6 +282,15 @@ extension Container {
             // By the parent: inside a user namespace init could not lower it.
             do { try Kernel.writeProc("/proc/\(pid)/oom_score_adj", "\(adj)") } catch {
                 throw RuntimeError("config.json: process.oomScoreAdj: \(error)")
+            }
+        }
+        if namespaces.newUser && namespaces.cloneFlags & ProcessControl.newNS != 0 {
+            // Bind sources opened as the host's user, in init's new mount namespace. (Without
+            // one, a new user namespace cannot mount in the host's at all.)
+            let sources = rootfs.openBindSources(mountNamespacePid: pid)
+            defer { for fd in sources.values { fd.close() } }
+            for (index, fd) in sources.sorted(by: { $0.key < $1.key }) {
+                do { try channel.send(.mountSource(index), passing: fd) } catch { throw initGone(error) }
             }
         }
         do { try channel.send(.go) } catch { throw initGone(error) }
@@ -279,7 +316,7 @@ extension Container {
             RuntimeError("unable to start container process: \(message ?? "container init exited unexpectedly")")
         }
         // Mounts are in place: prestart and createRuntime hooks run in the runtime namespace.
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .mountsReady?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)
@@ -289,8 +326,10 @@ extension Container {
         try HookRunner.run(spec, .createRuntime, state: hookState)
         try channel.send(.hooksDone)
         var ready = false
+        // Init runs the createContainer hooks before it is ready.
+        let readyWithin = SyncChannel.deadline(spec, hooks: [.createContainer])
         while !ready {
-            let got = try channel.receiveWithFD()
+            let got = try channel.receiveWithFD(within: readyWithin)
             switch got.message {
             case .ready?: ready = true
             case .seccompFD?:
@@ -312,7 +351,7 @@ extension Container {
             cleanup.pidFile = pidFile
         }
         try channel.send(.commit)
-        switch try channel.receive() {
+        switch try channel.receive(within: SyncChannel.stepSeconds) {
         case .committed?: break
         case .failed(let text)?: throw initFailed(text)
         default: throw initFailed(nil)
@@ -362,6 +401,7 @@ struct Cleanup {
     func run() {
         if initPid > 0 {
             _ = kill(initPid, SIGKILL)
+            Cgroups.releaseFromFrozen(initPid, cgroupPaths)
             _ = try? ProcessControl.wait(initPid)
         }
         if let systemd { try? systemd.driver.stopUnit(systemd.unit.name) }

@@ -8,6 +8,9 @@ public struct ExecOptions: Sendable {
     public var pidFile: String?
     public var consoleSocket: String?
     public var preserveFds = 0
+    /// `exec --cgroup`: existing sub-cgroups of the container's to run the process in, by
+    /// controller ("" = every hierarchy). See `parseSubCgroups`.
+    public var subCgroups: [String: String] = [:]
     public var ignorePaused = false
     public init(process: Process) { self.process = process }
 }
@@ -111,10 +114,12 @@ extension Container {
         do { (parentEnd, childEnd) = try socketPair() } catch { throw RuntimeError("\(error)") }
         defer { parentEnd.close() }
 
+        let cgroupDirs = options.subCgroups.isEmpty ? state.cgroupPaths.filter { FileSystem.isDirectory($0) }
+            : try subCgroupDirectories(options.subCgroups)
         let restore = try ParentNamespaces.enter(parentOpened, newTime: false, offsets: nil)
         let cloned: (pid: pid_t, childJoins: [String])
         do {
-            cloned = try Cgroups.clone(flags: 0, into: state.cgroupPaths.filter { FileSystem.isDirectory($0) })
+            cloned = try Cgroups.clone(flags: 0, into: cgroupDirs)
         } catch {
             restore.back()
             childEnd.close()
@@ -172,6 +177,42 @@ extension Container {
     }
 }
 
+extension Container {
+    /// runc's SubCgroupPaths: each of the container's cgroup directories, with `sub[""]`
+    /// (every hierarchy) or `sub[controller]` appended where the hierarchy carries that
+    /// controller. The result must stay below the container's cgroup and exist.
+    func subCgroupDirectories(_ sub: [String: String]) throws(RuntimeError) -> [String] {
+        let layout = CgroupLayout.host()
+        var dirs = state.cgroupPaths
+        func below(_ base: String, _ add: String) throws(RuntimeError) -> String {
+            let joined = cleanPath(base + "/" + add)
+            guard joined == base || joined.hasPrefix(base + "/") else {
+                throw RuntimeError("--cgroup: \(add) is not a sub cgroup path")
+            }
+            return joined
+        }
+        if let all = sub[""] {
+            for i in dirs.indices { dirs[i] = try below(dirs[i], all) }
+        } else {
+            for controller in sub.keys.sorted() {
+                let matching = dirs.indices.filter { layout.hierarchy(of: state.cgroupPaths[$0])?.controllers.contains(controller) ?? false }
+                if matching.isEmpty { throw RuntimeError("--cgroup: unknown controller \(controller) in SubCgroupPaths") }
+                for i in matching { dirs[i] = try below(state.cgroupPaths[i], sub[controller]!) }
+            }
+        }
+        var result: [String] = []
+        for (i, dir) in dirs.enumerated() {
+            if dir == state.cgroupPaths[i] {
+                if FileSystem.isDirectory(dir) { result.append(dir) }
+            } else {
+                guard FileSystem.isDirectory(dir) else { throw RuntimeError("--cgroup: \(dir): no such cgroup") }
+                result.append(dir)
+            }
+        }
+        return result
+    }
+}
+
 /// The exec'd process between clone and exec.
 enum ExecProcess {
     static func run(plan: ProcessPlan, joins: OpenNamespaces, root: FD?, channel: SyncChannel, seccomp: SeccompPlan?,
@@ -221,5 +262,26 @@ enum ExecProcess {
             try? channel.send(.failed(error.message))
             ProcessControl.exit(255)
         }
+    }
+}
+
+extension ExecOptions {
+    /// runc's `--cgroup [<controller>[,<controller>…]:]<path>` (repeatable; a value without a
+    /// controller prefix must be the only one).
+    public static func parseSubCgroups(_ args: [String]) throws(RuntimeError) -> [String: String] {
+        var paths: [String: String] = [:]
+        for arg in args {
+            let parts = arg.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            if parts.count > 2 { throw RuntimeError("invalid --cgroup argument: \(arg)") }
+            if parts.count == 1 {
+                if args.count != 1 { throw RuntimeError("invalid --cgroup argument: \(arg) (missing <controller>: prefix)") }
+                paths[""] = arg
+            } else {
+                for controller in parts[0].split(separator: ",", omittingEmptySubsequences: false) {
+                    paths[String(controller)] = String(parts[1])
+                }
+            }
+        }
+        return paths
     }
 }

@@ -59,9 +59,23 @@ enum InitProcess {
         }
         // Into the container's cgroups before anything else runs, and before the cgroup
         // namespace is made, so its root is the container's cgroup.
-        try ctx.channel.expect(.join)
+        try ctx.channel.expect(.join, within: SyncChannel.stepSeconds)
         try Cgroups.joinSelf(ctx.cgroupJoins)
-        try ctx.channel.expect(.go)
+        // Before .go: the bind sources the parent opened for us (new user namespace).
+        var rootfsPlan = ctx.rootfs
+        receiving: while true {
+            let got = try ctx.channel.receiveWithFD(within: SyncChannel.stepSeconds)
+            switch got.message {
+            case .go?: break receiving
+            case .mountSource(let index)?:
+                if let fd = got.fd { rootfsPlan.sourceFDs[index] = fd }
+            case .failed(let text)?: throw RuntimeError(text)
+            case nil: throw RuntimeError("sync: peer went away")
+            case let other?:
+                got.fd?.close()
+                throw RuntimeError("sync: expected go, got \(other)")
+            }
+        }
         if dumpableUntilGo {
             do { try ProcessControl.prctl(PR_SET_DUMPABLE, 0, what: "PR_SET_DUMPABLE") } catch { throw RuntimeError("\(error)") }
         }
@@ -93,11 +107,12 @@ enum InitProcess {
         }
         let hasMountNS = ctx.namespaces.has("mount")
         let hostBind = !hasMountNS && ctx.rootfs.needsHostBind
-        var builder = RootfsBuilder(plan: ctx.rootfs)
+        var builder = RootfsBuilder(plan: rootfsPlan)
         var console: FD? = nil
         if hasMountNS || hostBind {
             if hasMountNS { try builder.prepare() } else { try builder.prepareInHost() }
             try builder.mountAll()
+            for fd in rootfsPlan.sourceFDs.values { fd.close() }
             try builder.createDevices()
             if ctx.process.terminal, let socket = ctx.consoleSocket {
                 console = try Console.setup(root: builder.root, socket: socket, size: ctx.process.consoleSize)
@@ -108,21 +123,31 @@ enum InitProcess {
         }
         ctx.consoleSocket?.close()
 
+        // runc runs createContainer hooks with the rootfs as the working directory (paths
+        // such as ./lib/x in a hook are the container's); pivot and chroot use absolute paths.
+        if !HookRunner.hooks(ctx.spec, .createContainer).isEmpty {
+            do { try Mounts.chdir(ctx.rootfs.rootfs) } catch { throw RuntimeError("root.path: \(error)") }
+        }
+
         // A procfs handle that survives pivot_root, used to reopen exec.fifo for writing.
         let proc = ProcHandle.open()
 
         try ctx.channel.send(.mountsReady)
-        try ctx.channel.expect(.hooksDone)
+        // The parent runs the prestart and createRuntime hooks meanwhile.
+        try ctx.channel.expect(.hooksDone, within: SyncChannel.deadline(ctx.spec, hooks: [.prestart, .createRuntime]))
         try HookRunner.run(ctx.spec, .createContainer, state: hookState(ctx, "creating"))
 
         if hasMountNS {
             try builder.pivot()
+            // A missing cwd is made now, before finalize may make the root read-only (runc).
+            try ensureCwd(ctx.process.cwd)
             // sysctls go through the container's /proc/sys before finalize makes it read-only.
             try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
         } else if hostBind {
             try builder.chrootInHost()
+            try ensureCwd(ctx.process.cwd)
             try Kernel.applySysctl(ctx.spec.linux?.sysctl ?? [:], namespaces: ctx.namespaces)
             try builder.finalize()
             builder.root?.fd.close()
@@ -150,7 +175,7 @@ enum InitProcess {
         }
 
         let plan = ctx.process
-        try ensureCwd(plan.cwd)
+        if !hasMountNS && !hostBind { try ensureCwd(plan.cwd) }
         let executable = try plan.resolveExecutable()
         let finished = try ProcessSetup.finish(plan, seccomp: ctx.seccomp, channel: ctx.channel,
                                                console: console, field: "config.json: process")
@@ -158,7 +183,7 @@ enum InitProcess {
         let loadEarly = finished.seccompLoaded
 
         try ctx.channel.send(.ready)
-        try ctx.channel.expect(.commit)
+        try ctx.channel.expect(.commit, within: SyncChannel.stepSeconds)
         do { try ProcessControl.prctl(PR_SET_PDEATHSIG, 0, what: "PR_SET_PDEATHSIG") } catch {
             throw RuntimeError("\(error)")
         }
@@ -176,6 +201,20 @@ enum InitProcess {
         }
         ctx.fifo.close()
         proc.close()
+        Identity.umask(plan.umask)
+        // Everything above the preserved fds is close-on-exec: exec closes it (the
+        // trampoline memfd too, which execveat can still run).
+        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
+        // As in runc, startContainer hooks run as the container's process is about to: with
+        // its identity, umask and seccomp filter in force.
+        if let seccomp = ctx.seccomp, !loadEarly {
+            do {
+                _ = try seccomp.load()
+            } catch {
+                _ = try? fifo.write("E" + error.message)
+                ProcessControl.exit(1)
+            }
+        }
         do {
             try HookRunner.run(ctx.spec, .startContainer, state: hookState(ctx, "created"))
         } catch {
@@ -183,18 +222,6 @@ enum InitProcess {
             ProcessControl.exit(1)
         }
         _ = try? fifo.write("0")
-        Identity.umask(plan.umask)
-        // Everything above the preserved fds is close-on-exec: exec closes it (the
-        // trampoline memfd too, which execveat can still run).
-        ProcessControl.closeFrom(3 + Int32(ctx.preserveFds), cloexecOnly: true)
-        if let seccomp = ctx.seccomp, !loadEarly {
-            do {
-                _ = try seccomp.load()
-            } catch {
-                writeStderr("skiff: \(error)\n")
-                ProcessControl.exit(1)
-            }
-        }
         let failure = ProcessControl.execSealed(trampoline: trampoline, path: executable, args: plan.args, env: plan.finalEnvironment())
         writeStderr("skiff: \(failure)\n")
         ProcessControl.exit(127)

@@ -47,7 +47,11 @@ extension Container {
         // Spec (runtime.md, lifecycle step 6): a failing poststart hook is a warning and the
         // remaining hooks and the lifecycle go on. (runc 1.1 kills the container instead.)
         runAllHooks(.poststart, status: .running)
-        if let notify { SdNotify.forwardReady(from: notify, initPidFD: initPidFD(), mainPid: state.initPid) }
+        // pidfd was opened while init was alive (created): it reports init's exit even when
+        // init is already a zombie, which a fresh initPidFD() would not open.
+        if let notify {
+            SdNotify.forwardReady(from: notify, initPidFD: pidfd, mainPid: state.initPid, initAlive: { initAlive })
+        }
     }
 
     /// Sends a signal to init (or, with `all`, to every process in the container's cgroup).

@@ -9,7 +9,7 @@ extension Container {
         var opts = options
         var relayEnd: FD? = nil
         if !detach && opts.consoleSocket == nil {
-            let spec = try loadSpec(bundle: FileSystem.absolute(opts.bundle))
+            let spec = try loadSpec(bundle: FileSystem.absolute(opts.bundle), config: opts.config.map(FileSystem.absolute))
             if spec.process?.terminal == true {
                 do {
                     let (ours, theirs) = try Terminal.streamPair()

@@ -29,8 +29,10 @@ public struct DevicePlan: Equatable, Sendable {
             guard let type = d.type.first, d.type.count == 1, "cbup".contains(type) else {
                 throw RuntimeError("\(field).type: unknown device type \"\(d.type)\"")
             }
-            guard d.path.hasPrefix("/dev/") else {
-                throw RuntimeError("\(field).path: \"\(d.path)\" is not under /dev")
+            // The spec asks only for a full path inside the container (runc creates devices
+            // anywhere in the rootfs); the root itself cannot be a device.
+            guard d.path.hasPrefix("/"), cleanPath(d.path) != "/" else {
+                throw RuntimeError("\(field).path: \"\(d.path)\" is not an absolute path of a file in the container")
             }
             if type != "p" && (d.major == nil || d.minor == nil) {
                 throw RuntimeError("\(field): major and minor are required for a \"\(type)\" device")

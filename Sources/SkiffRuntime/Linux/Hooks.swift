@@ -42,10 +42,14 @@ public enum HookRunner {
         return warnings
     }
 
-    /// Runs every hook of a kind in order; the first failure stops the rest.
+    /// Runs every hook of a kind in order; the first failure stops the rest. A hook without
+    /// "env" gets the environment of the process running it, as in runc: the runtime's, or
+    /// for createContainer and startContainer hooks (run by init, whose environment runc
+    /// sets to the process's) the container process's.
     public static func run(_ spec: Spec, _ kind: Kind, state: OCIState) throws(RuntimeError) {
         var failure: String?
-        each(spec.hooks, kind, state: state) { text in
+        let defaultEnv = kind == .createContainer || kind == .startContainer ? ProcessPlan.merged(spec.process?.env ?? []) : nil
+        each(spec.hooks, kind, state: state, defaultEnv: defaultEnv) { text in
             failure = text
             return false
         }
@@ -54,13 +58,14 @@ public enum HookRunner {
 
     /// Runs the hooks of a kind in order with the state on stdin; on a failure calls `failed`
     /// with the message and goes on only if it returns true.
-    private static func each(_ hooks: Hooks?, _ kind: Kind, state: OCIState, failed: (String) -> Bool) {
+    private static func each(_ hooks: Hooks?, _ kind: Kind, state: OCIState, defaultEnv: [String]? = nil,
+                             failed: (String) -> Bool) {
         let list = self.hooks(hooks, kind)
         if list.isEmpty { return }
         let json = state.hookStateJSON()
         for (i, hook) in list.enumerated() {
             do {
-                try runOne(hook, stdin: json)
+                try runOne(hook, stdin: json, defaultEnv: defaultEnv)
             } catch {
                 if !failed("error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)") { return }
             }
@@ -72,7 +77,7 @@ public enum HookRunner {
         try runOne(Hook(path: path, args: args, env: env, timeout: timeout), stdin: stdin)
     }
 
-    static func runOne(_ hook: Hook, stdin: String) throws(RuntimeError) {
+    static func runOne(_ hook: Hook, stdin: String, defaultEnv: [String]? = nil) throws(RuntimeError) {
         let input: (read: FD, write: FD)
         let output: (read: FD, write: FD)
         do {
@@ -81,6 +86,10 @@ public enum HookRunner {
         } catch {
             throw RuntimeError("\(error)")
         }
+        // No "env": `defaultEnv`, else the runtime's own (Go's exec.Cmd with a nil Env, as
+        // runc runs hooks). "env": [] is an empty one.
+        let env = hook.env ?? defaultEnv ?? ProcessControl.environment()
+        let args = (hook.args?.isEmpty ?? true) ? [hook.path] : hook.args!
         let pid = fork()
         if pid < 0 { throw RuntimeError("\(SystemError("fork"))") }
         if pid == 0 {
@@ -90,8 +99,7 @@ public enum HookRunner {
             _ = dup2(output.write.raw, 1)
             _ = dup2(output.write.raw, 2)
             ProcessControl.closeFrom(3)
-            let args = (hook.args?.isEmpty ?? true) ? [hook.path] : hook.args!
-            let error = ProcessControl.exec(path: hook.path, args: args, env: hook.env ?? [])
+            let error = ProcessControl.exec(path: hook.path, args: args, env: env)
             let message = "\(error)\n"
             _ = message.withCString { write(2, $0, strlen($0)) }
             ProcessControl.exit(127)

@@ -186,8 +186,23 @@ public struct ProcessPlan: Sendable {
 
     /// The environment the process gets: only the config's, plus HOME when it is missing.
     func finalEnvironment() -> [String] {
+        let env = Self.merged(self.env)
         if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }
         return env + ["HOME=" + Self.home(uid: uid)]
+    }
+
+    /// One entry per name, as runc's setenv loop leaves it: a later NAME=value replaces an
+    /// earlier one in its place (`exec --env PATH=…` replaces the config's PATH).
+    static func merged(_ env: [String]) -> [String] {
+        var out: [String] = []
+        var index: [Substring: Int] = [:]
+        out.reserveCapacity(env.count)
+        for entry in env {
+            guard let eq = entry.firstIndex(of: "=") else { out.append(entry); continue }
+            let name = entry[..<eq]
+            if let i = index[name] { out[i] = entry } else { index[name] = out.count; out.append(entry) }
+        }
+        return out
     }
 
     static func home(uid: UInt32) -> String {

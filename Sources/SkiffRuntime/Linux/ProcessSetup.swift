@@ -10,6 +10,8 @@ enum ProcessSetup {
     /// caller loads it right before exec).
     static func finish(_ plan: ProcessPlan, seccomp: SeccompPlan?, channel: SyncChannel, console: FD?,
                        field: String) throws(RuntimeError) -> (trampoline: FD?, seccompLoaded: Bool) {
+        // Before the identity changes (see fixStdioOwnership).
+        fixStdioOwnership(uid: plan.uid, console: console)
         try InitProcess.applyRlimits(plan)
         do {
             if let s = plan.scheduler {
@@ -38,8 +40,20 @@ enum ProcessSetup {
             try channel.send(.seccompFD, passing: notify)
             notify.close()
         }
+        // The cwd is entered before the identity switch too (runc's finalizeNamespace): a
+        // directory only the runtime's user can reach still works for a non-root process.
+        // Permission denied now is tried again as the process's user.
+        var enteredCwd = false
+        do {
+            try Mounts.chdir(plan.cwd)
+            enteredCwd = true
+        } catch {
+            if error.errno != EACCES && error.errno != EPERM { throw RuntimeError("\(field).cwd: \(error)") }
+        }
         try InitProcess.applyIdentity(plan)
-        do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
+        if !enteredCwd {
+            do { try Mounts.chdir(plan.cwd) } catch { throw RuntimeError("\(field).cwd: \(error)") }
+        }
         // CVE-2024-21626: the working directory must be inside the container.
         if FileSystem.currentDirectory().hasPrefix("(unreachable)") {
             throw RuntimeError("\(field).cwd: \(plan.cwd) is outside the container")
@@ -54,5 +68,19 @@ enum ProcessSetup {
             console.close()
         }
         return (trampoline, loadEarly)
+    }
+
+    /// runc's fixStdioPermissions: before the identity changes, the process's stdio (its
+    /// console when it has one) is chowned to its uid, keeping the gid (devpts' tty group),
+    /// unless the uid already matches or it is /dev/null. Failures (an unmapped id, a
+    /// read-only /dev) leave it as it was, as in runc.
+    static func fixStdioOwnership(uid: UInt32, console: FD?) {
+        var null = stat()
+        let haveNull = sk_stat_path("/dev/null", &null) == 0
+        for fd in console.map({ [$0] }) ?? [FD(0), FD(1), FD(2)] {
+            guard let st = try? fd.stat(), st.st_uid != uid else { continue }
+            if haveNull && st.st_rdev == null.st_rdev && st.st_mode & S_IFMT == S_IFCHR { continue }
+            try? fd.changeOwner(uid: uid, gid: st.st_gid)
+        }
     }
 }

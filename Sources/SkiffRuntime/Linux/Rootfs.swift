@@ -26,6 +26,8 @@ public struct RootfsPlan: Sendable {
     public var userNamespace: Bool
     /// Detached id-mapped trees by mount index, prepared by the parent (prepareIDMappedTrees).
     public var idmapTrees: [Int: FD] = [:]
+    /// Bind sources by mount index, opened by the parent (openBindSources) and received by init.
+    var sourceFDs: [Int: FD] = [:]
 
     public init(spec: Spec, bundle: String, noPivot: Bool, cgroupPaths: [String], layout: CgroupLayout, namespaces: NamespacePlan) throws(RuntimeError) {
         guard let root = spec.root else { throw RuntimeError("config.json: root: required field is missing") }
@@ -87,6 +89,41 @@ extension RootfsPlan {
     }
 
     func closeIDMappedTrees() { for fd in idmapTrees.values { fd.close() } }
+
+    /// With a new user namespace, init resolves paths as the namespace's root, which host
+    /// permissions do not let through a root-only (0700) host directory. Like runc (and crun),
+    /// the parent opens every bind source (O_PATH) as the host's user, before init mounts, in
+    /// init's mount namespace (a bind needs a source mount of the caller's namespace; nil:
+    /// the parent's own). A source that cannot be opened is left to init, which reports it as
+    /// before. Returns the fds by mount index.
+    func openBindSources(mountNamespacePid pid: pid_t?) -> [Int: FD] {
+        let binds = mounts.filter { $0.isBind && $0.idmap == nil && $0.source.hasPrefix("/") }
+        if binds.isEmpty { return [:] }
+        var own: FD? = nil, cwd: FD? = nil
+        if let pid {
+            guard let mine = try? FileSystem.open("/proc/self/ns/mnt", O_RDONLY),
+                  let theirs = try? FileSystem.open("/proc/\(pid)/ns/mnt", O_RDONLY) else { return [:] }
+            defer { theirs.close() }
+            cwd = try? FileSystem.open(".", O_PATH | O_DIRECTORY)
+            do { try ProcessControl.setns(theirs, ProcessControl.newNS, path: "/proc/\(pid)/ns/mnt") } catch {
+                mine.close()
+                cwd?.close()
+                return [:]
+            }
+            own = mine
+        }
+        var result: [Int: FD] = [:]
+        for op in binds {
+            if let fd = try? FileSystem.open(op.source, O_PATH) { result[op.index] = fd }
+        }
+        if let own {
+            // Back home (setns resets the working directory: restore it too).
+            try? ProcessControl.setns(own, ProcessControl.newNS, path: "own mount namespace")
+            own.close()
+            if let cwd { try? Mounts.fchdir(cwd, path: "working directory"); cwd.close() }
+        }
+        return result
+    }
 }
 
 /// Applies a RootfsPlan. Runs in init, in the container's mount namespace, before pivot_root.
@@ -160,8 +197,11 @@ struct RootfsBuilder {
     }
 
     private func makeParentPrivate() throws(RuntimeError) {
+        // The longest mount point at or above the rootfs: the rootfs itself when it is a mount
+        // point (containerd's overlay), whose shared peer group would make both the bind of it
+        // and pivot_root fail (runc's rootfsParentMountPrivate counts it as well).
         var best = "/"
-        for (_, mp) in Mounts.table() where mp != plan.rootfs && plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/") && mp.count > best.count {
+        for (_, mp) in Mounts.table() where (mp == plan.rootfs || plan.rootfs.hasPrefix(mp == "/" ? "/" : mp + "/")) && mp.count > best.count {
             best = mp
         }
         do { try Mounts.mount("", best, "", MountFlags.private) } catch {
@@ -179,15 +219,26 @@ struct RootfsBuilder {
         }
     }
 
+    /// A read-only tmpfs or /dev is mounted read-write and made read-only by finalize, once
+    /// its submounts, devices and the container's files in it are made (runc's mountPropagate
+    /// and finalizeRootfs): mkdirat /dev/pts would fail on a read-only /dev.
+    static func delaysReadOnly(_ op: MountOp) -> Bool {
+        op.flags & MountFlags.rdonly != 0 && (op.type == "tmpfs" || op.destination == "/dev")
+    }
+
     private func mount(_ op: MountOp) throws(RuntimeError) {
+        var op = op
+        if Self.delaysReadOnly(op) { op.flags &= ~MountFlags.rdonly }
         if op.type == "cgroup" && !plan.cgroupPaths.isEmpty {
             try mountCgroup(op)
             return
         }
+        if op.type == "proc" || op.type == "sysfs" { try refuseNonDirectory(op) }
         let target: FD
+        let openedSource = plan.sourceFDs[op.index]
         do {
             if op.isBind {
-                let st = try FileSystem.stat(op.source)
+                let st = try openedSource?.stat() ?? FileSystem.stat(op.source)
                 target = (st.st_mode & S_IFMT) == S_IFDIR ? try root.mkdirAll(op.destination) : try root.createFile(op.destination)
             } else {
                 target = try root.mkdirAll(op.destination)
@@ -203,7 +254,7 @@ struct RootfsBuilder {
                 guard let tree = plan.idmapTrees[op.index] else { throw RuntimeError("id-mapped tree missing") }
                 try IDMappedMount.attach(tree, onto: target, label: label)
             } else if op.isBind {
-                try Mounts.mount(op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
+                try Mounts.mount(openedSource?.procPath ?? op.source, target.procPath, "", op.flags & (MountFlags.bind | MountFlags.rec), label: label)
             } else {
                 do {
                     try Mounts.mount(op.source.isEmpty ? op.type : op.source, target.procPath, op.type, op.flags & ~MountFlags.remount, op.data, label: label)
@@ -223,6 +274,19 @@ struct RootfsBuilder {
             throw RuntimeError("\(error)")
         }
         try finish(op, label: label)
+    }
+
+    /// procfs and sysfs go only on an ordinary directory (or a missing one): a symlink there
+    /// would be followed to wherever it points inside the rootfs, the CVE-2019-19921 class
+    /// that runc refuses ("must be mounted on ordinary directory").
+    private func refuseNonDirectory(_ op: MountOp) throws(RuntimeError) {
+        let (parent, name) = RootFS.split(op.destination)
+        guard name != "", let dir = try? root.open(parent, O_PATH | O_DIRECTORY) else { return }
+        defer { dir.close() }
+        var st = stat()
+        guard fstatat(dir.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) != S_IFDIR else { return }
+        let what = (st.st_mode & S_IFMT) == S_IFLNK ? "a symlink" : "not a directory"
+        throw RuntimeError("\(plan.rootfs + op.destination) is \(what): filesystem \"\(op.type)\" must be mounted on an ordinary directory")
     }
 
     /// Remount flags, recursive attributes and propagation, on a fresh handle on the new mount.
@@ -315,6 +379,7 @@ struct RootfsBuilder {
     func pivot() throws(RuntimeError) {
         do {
             if plan.noPivot {
+                try hideHostProcAndSys()
                 try Mounts.chdir(plan.rootfs)
                 try Mounts.mount(plan.rootfs, "/", "", MountFlags.move)
                 try Mounts.chroot(".")
@@ -336,6 +401,36 @@ struct RootfsBuilder {
             throw error
         } catch {
             throw RuntimeError("pivot_root: \(error)")
+        }
+    }
+
+    /// --no-pivot (runc's msMoveRoot): chroot leaves the host's full procfs and sysfs mounts
+    /// in the container's mount namespace, and while a full one is there the kernel lets a
+    /// nested user namespace mount a fresh procfs (or sysfs) with none of the masks. Every
+    /// full proc and sysfs mount outside the rootfs is made slave (nothing propagates back to
+    /// the host) and lazily unmounted, or covered by an empty tmpfs where that is refused.
+    private func hideHostProcAndSys() throws(RuntimeError) {
+        let inside = plan.rootfs == "/" ? "/" : plan.rootfs + "/"
+        for entry in Mounts.entries() where entry.root == "/" && (entry.fsType == "proc" || entry.fsType == "sysfs") {
+            let p = entry.mountPoint
+            if p == plan.rootfs || p.hasPrefix(inside) { continue }
+            do {
+                try Mounts.mount("", p, "", MountFlags.slave | MountFlags.rec)
+            } catch {
+                // A parent already went (lazy unmount): nothing left there to hide.
+                if error.errno == ENOENT { continue }
+                throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+            }
+            do {
+                try Mounts.unmount(p, flags: Int32(MNT_DETACH))
+            } catch {
+                guard error.errno == EINVAL || error.errno == EPERM else {
+                    throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+                }
+                do { try Mounts.mount("tmpfs", p, "tmpfs", 0) } catch {
+                    throw RuntimeError("--no-pivot: hiding the host's \(entry.fsType) at \(p): \(error)")
+                }
+            }
         }
     }
 
@@ -376,6 +471,16 @@ struct RootfsBuilder {
                 throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
             } catch {
                 throw RuntimeError("config.json: linux.maskedPaths[\(i)] (\(path)): \(error)")
+            }
+        }
+        for op in plan.mounts where Self.delaysReadOnly(op) {
+            do {
+                let mounted = try newRoot.open(op.destination, O_PATH)
+                defer { mounted.close() }
+                let keep = Self.lockedFlags(mounted)
+                try Mounts.mount("", mounted.procPath, "", MountFlags.bind | MountFlags.remount | MountFlags.rdonly | keep, label: op.destination)
+            } catch {
+                throw RuntimeError("config.json: mounts[\(op.index)] (\(op.destination)): \(error)")
             }
         }
         if plan.readonly {

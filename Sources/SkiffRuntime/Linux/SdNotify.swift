@@ -36,9 +36,10 @@ enum SdNotify {
         }
     }
 
-    /// Waits for READY=1 (or init's exit) and forwards it with MAINPID.
-    static func forwardReady(from socket: FD, initPidFD: FD?, mainPid: Int32) {
-        defer { initPidFD?.close() }
+    /// Waits for READY=1 (or init's exit) and forwards it with MAINPID. `initPidFD` is the
+    /// caller's (not closed here); without one, `initAlive` is polled, so a container that
+    /// exits without READY=1 ends the wait either way.
+    static func forwardReady(from socket: FD, initPidFD: FD?, mainPid: Int32, initAlive: () -> Bool) {
         guard let caller = callerSocket else { return }
         while true {
             var fds = [pollfd(fd: socket.raw, events: Int16(POLLIN), revents: 0),
@@ -51,8 +52,22 @@ enum SdNotify {
                     try? Datagram.send("READY=1\nMAINPID=\(mainPid)\n", to: caller)
                     return
                 }
+                continue
             }
             if fds[1].revents != 0 { return }
+            if initPidFD == nil && !initAlive() { return }
         }
+    }
+}
+
+/// systemd socket activation (sd_listen_fds), as runc does it for create and run: when
+/// LISTEN_PID is the runtime's own pid, its LISTEN_FDS fds (from 3) pass to the container's
+/// process at the same numbers, before any --preserve-fds ones, with LISTEN_FDS=n and
+/// LISTEN_PID=1 added to its environment.
+enum SocketActivation {
+    static func listenFds() -> Int {
+        guard let pid = ProcessControl.getenv("LISTEN_PID").flatMap({ Int32($0) }), pid == ProcessControl.pid,
+              let n = ProcessControl.getenv("LISTEN_FDS").flatMap({ Int($0) }), n > 0, n <= 65536 else { return 0 }
+        return n
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import SkiffSpec
 import SkiffSystem
 
@@ -17,6 +18,8 @@ public struct SeccompPlan: Sendable {
     public var usesNotify: Bool
     public var listenerPath: String?
     public var listenerMetadata: String?
+    /// runc's -ENOSYS stub (raw BPF put before libseccomp's program), empty when none applies.
+    public var enosysStub: [UInt8] = []
 
     static let actionBase: [String: UInt32] = [
         "SCMP_ACT_KILL": 0x0000_0000, "SCMP_ACT_KILL_THREAD": 0x0000_0000,
@@ -49,6 +52,16 @@ public struct SeccompPlan: Sendable {
     }
 
     public init(_ seccomp: LinuxSeccomp) throws(RuntimeError) {
+        // runc's refusals (libcontainer/seccomp InitSeccomp): the process must still be able
+        // to hand its notify fd over once the filter is loaded, and nothing would answer a
+        // notification before that — a notify default action or a notified write would leave
+        // the agent receiving the runtime's own system calls.
+        if seccomp.defaultAction == "SCMP_ACT_NOTIFY" {
+            throw RuntimeError("config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action")
+        }
+        for (i, call) in (seccomp.syscalls ?? []).enumerated() where call.action == "SCMP_ACT_NOTIFY" && call.names.contains("write") {
+            throw RuntimeError("config.json: linux.seccomp.syscalls[\(i)]: SCMP_ACT_NOTIFY cannot be used for the write syscall")
+        }
         defaultAction = try Self.action(seccomp.defaultAction, errnoRet: seccomp.defaultErrnoRet, field: "linux.seccomp.defaultAction")
         architectures = []
         for (i, arch) in (seccomp.architectures ?? []).enumerated() {
@@ -95,6 +108,7 @@ public struct SeccompPlan: Sendable {
                 }
             }
         }
+        enosysStub = Self.enosysStub(for: seccomp, architectures: architectures)
         if usesNotify && (listenerPath ?? "").isEmpty {
             throw RuntimeError("config.json: linux.seccomp.listenerPath: required when SCMP_ACT_NOTIFY is used")
         }
@@ -142,13 +156,15 @@ public struct SeccompPlan: Sendable {
             }
             // WAIT_KILLABLE_RECV only means something (and the kernel only takes it) with a
             // notify listener; without one it is a no-op, as with libseccomp 2.6.
-            if flags.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") && usesNotify {
-                // SECCOMP_FILTER_FLAG_LOG 2, SPEC_ALLOW 4, NEW_LISTENER 8, WAIT_KILLABLE_RECV 32.
-                var raw: UInt32 = 32
+            let waitKillable = flags.contains("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") && usesNotify
+            if waitKillable || !enosysStub.isEmpty {
+                // SECCOMP_FILTER_FLAG_TSYNC 1, LOG 2, SPEC_ALLOW 4, NEW_LISTENER 8, WAIT_KILLABLE_RECV 32.
+                var raw: UInt32 = waitKillable ? 32 : 0
+                if flags.contains("SECCOMP_FILTER_FLAG_TSYNC") && !usesNotify { raw |= 1 }
                 if flags.contains("SECCOMP_FILTER_FLAG_LOG") { raw |= 2 }
                 if flags.contains("SECCOMP_FILTER_FLAG_SPEC_ALLOW") { raw |= 4 }
                 if usesNotify { raw |= 8 }
-                return try filter.loadRaw(flags: raw)
+                return try filter.loadRaw(flags: raw, prefix: enosysStub)
             }
             try filter.load()
             return usesNotify ? try filter.notifyFD() : nil
@@ -157,5 +173,111 @@ public struct SeccompPlan: Sendable {
         } catch {
             throw RuntimeError("config.json: linux.seccomp: \(error)")
         }
+    }
+}
+
+/// runc's -ENOSYS stub (libcontainer/seccomp/patchbpf): a profile names the syscalls it
+/// knows, and a syscall newer than all of them (numbered above the largest the profile
+/// names, for each architecture the profile lists) gets -ENOSYS instead of the default
+/// action, so that a new libc falls back to an older call (clone3 → clone, faccessat2 →
+/// faccessat) rather than failing with EPERM. Not when the default action allows (ALLOW,
+/// LOG, TRACE) or already is ENOSYS.
+extension SeccompPlan {
+    static let auditArchX86_64: UInt32 = 0xC000_003E
+    static let auditArchX32: UInt32 = 0x4000_003E
+    static let auditArchS390: UInt32 = 0x0000_0016
+    static let auditArchS390X: UInt32 = 0x8000_0016
+    static let x32Bit: UInt32 = 0x4000_0000
+    static let retErrnoENOSYS: UInt32 = 0x0005_0000 | UInt32(ENOSYS)
+
+    static func enosysStub(for seccomp: LinuxSeccomp, architectures: [String]) -> [UInt8] {
+        if ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_TRACE"].contains(seccomp.defaultAction) { return [] }
+        if seccomp.defaultErrnoRet == UInt(ENOSYS) { return [] }
+        let names = (seccomp.syscalls ?? []).flatMap(\.names)
+        var maxima: [UInt32: [UInt32: UInt32]] = [:]
+        for token in architectures {
+            guard let arch = SeccompFilter.architecture(token) else { continue }
+            let native = arch == auditArchX32 ? auditArchX86_64 : arch
+            var largest: Int32 = 0
+            for name in names {
+                if let nr = SeccompFilter.syscallNumber(name, arch: arch), nr > largest { largest = nr }
+            }
+            if largest > 0 { maxima[native, default: [:]][arch] = UInt32(largest) }
+        }
+        return enosysProgram(maxima)
+    }
+
+    /// The stub as raw struct sock_filter bytes (host endian), from the largest syscall
+    /// number per architecture grouped by the AUDIT_ARCH the kernel reports (x86_64 and x32
+    /// share one). Layout: load arch; per native arch a block that loads the number and
+    /// jumps to ENOSYS when it is above the largest, else to the filter; `ja 1`;
+    /// `ret ERRNO(ENOSYS)`; then libseccomp's program.
+    static func enosysProgram(_ maxima: [UInt32: [UInt32: UInt32]]) -> [UInt8] {
+        enum Target { case fall, enosys, filter, next, skip(Int) }
+        struct Insn { var code: UInt16; var k: UInt32; var jt: Target = .fall; var jf: Target = .fall }
+        let ldAbs: UInt16 = 0x20, jeq: UInt16 = 0x15, jgt: UInt16 = 0x25, jset: UInt16 = 0x45, ja: UInt16 = 0x05, ret: UInt16 = 0x06
+        var blocks: [[Insn]] = []
+        for native in maxima.keys.sorted() {
+            let arches = maxima[native]!
+            var b = [Insn(code: jeq, k: native, jf: .next), Insn(code: ldAbs, k: 0)]
+            if native == auditArchS390 || native == auditArchS390X {
+                // Unknown syscalls are multiplexed through syscall 0 there.
+                b.append(Insn(code: jeq, k: 0, jt: .enosys))
+            }
+            if native == auditArchX86_64 {
+                let amd64 = arches[auditArchX86_64], x32 = arches[auditArchX32]
+                switch (amd64, x32) {
+                case let (a?, x?):
+                    b.append(Insn(code: jset, k: x32Bit, jt: .skip(1)))
+                    b.append(Insn(code: jgt, k: a, jt: .enosys, jf: .filter))
+                    b.append(Insn(code: jgt, k: x, jt: .enosys, jf: .filter))
+                case let (a?, nil):
+                    b.append(Insn(code: jset, k: x32Bit, jt: .filter))
+                    b.append(Insn(code: jgt, k: a, jt: .enosys, jf: .filter))
+                case let (nil, x?):
+                    b.append(Insn(code: jset, k: x32Bit, jf: .filter))
+                    b.append(Insn(code: jgt, k: x, jt: .enosys, jf: .filter))
+                case (nil, nil):
+                    continue
+                }
+            } else if let largest = arches.values.max() {
+                b.append(Insn(code: jgt, k: largest, jt: .enosys, jf: .filter))
+            } else {
+                continue
+            }
+            blocks.append(b)
+        }
+        if blocks.isEmpty { return [] }
+        var program = [Insn(code: ldAbs, k: 4)]
+        var nextOf: [Int] = []
+        for b in blocks {
+            let start = program.count
+            program += b
+            nextOf += Array(repeating: start + b.count, count: b.count)
+        }
+        program.append(Insn(code: ja, k: 1))
+        program.append(Insn(code: ret, k: retErrnoENOSYS))
+        let enosys = program.count - 1, filter = program.count
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(program.count * 8)
+        for (pc, insn) in program.enumerated() {
+            func offset(_ t: Target) -> Int? {
+                switch t {
+                case .fall: return 0
+                case .skip(let n): return n
+                case .enosys: return enosys - pc - 1
+                case .filter: return filter - pc - 1
+                case .next: return pc >= 1 && pc - 1 < nextOf.count ? nextOf[pc - 1] - pc - 1 : nil
+                }
+            }
+            guard let jt = offset(insn.jt), let jf = offset(insn.jf), (0...255).contains(jt), (0...255).contains(jf) else {
+                return []
+            }
+            withUnsafeBytes(of: insn.code) { bytes += $0 }
+            bytes.append(UInt8(jt))
+            bytes.append(UInt8(jf))
+            withUnsafeBytes(of: insn.k) { bytes += $0 }
+        }
+        return bytes
     }
 }

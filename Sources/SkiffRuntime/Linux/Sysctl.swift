@@ -1,3 +1,4 @@
+import Glibc
 import SkiffSystem
 
 extension Kernel {
@@ -12,14 +13,51 @@ extension Kernel {
         return nil
     }
 
+    /// runc's rules (libcontainer/configs/validate, sysctl), checked before anything is made:
+    /// ipc sysctls need an ipc namespace; net.* need a network namespace that is not the
+    /// runtime's own (also when joined by path); kernel.domainname needs a uts namespace;
+    /// kernel.hostname is refused with one (it conflicts with the hostname field); anything
+    /// else is not namespaced. Returns the problem, as "config.json: linux.sysctl[…]: …".
+    static func sysctlProblem(_ key: String, namespaces: NamespacePlan) -> String? {
+        let field = "config.json: linux.sysctl[\"\(key)\"]"
+        switch sysctlNamespace(key) {
+        case "ipc"?:
+            if namespaces.has("ipc") { return nil }
+            return "\(field): sysctl \"\(key)\" is not allowed in the hosts ipc namespace"
+        case "network"?:
+            guard namespaces.has("network") else {
+                return "\(field): sysctl \"\(key)\" not allowed in host network namespace"
+            }
+            if let join = namespaces.joins.first(where: { $0.type == "network" }) {
+                var ours = stat(), theirs = stat()
+                guard sk_stat_path(join.path, &theirs) == 0 else {
+                    return "\(field): invalid netns path: \(join.path): \(SystemError.message(currentErrno()))"
+                }
+                if sk_stat_path("/proc/self/ns/net", &ours) == 0 && ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino {
+                    return "\(field): sysctl \"\(key)\" not allowed in host network namespace"
+                }
+            }
+            return nil
+        case "uts"? where namespaces.has("uts"):
+            if key == "kernel.domainname" { return nil }
+            return "\(field): sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field"
+        default:
+            return "\(field): sysctl \"\(key)\" is not in a separate kernel namespace"
+        }
+    }
+
+    /// Every sysctl against `sysctlProblem`, in key order; the first problem is thrown.
+    static func validateSysctl(_ sysctl: [String: String], namespaces: NamespacePlan) throws(RuntimeError) {
+        for key in sysctl.keys.sorted() {
+            if let problem = sysctlProblem(key, namespaces: namespaces) { throw RuntimeError(problem) }
+        }
+    }
+
     static func applySysctl(_ sysctl: [String: String], namespaces: NamespacePlan) throws(RuntimeError) {
         for key in sysctl.keys.sorted() {
             let field = "config.json: linux.sysctl[\"\(key)\"]"
-            guard let ns = sysctlNamespace(key) else {
-                throw RuntimeError("\(field): sysctl is not in a separate kernel namespace")
-            }
-            guard namespaces.has(ns) else {
-                throw RuntimeError("\(field): sysctl needs a \(ns) namespace (linux.namespaces has none)")
+            guard sysctlNamespace(key) != nil else {
+                throw RuntimeError("\(field): sysctl \"\(key)\" is not in a separate kernel namespace")
             }
             do {
                 try writeSysctl(key, sysctl[key]!)

@@ -5,8 +5,22 @@ import SkiffSystem
 enum EventsCommand: Command {
     static let name = "events"
     static let summary = "print container events (stats every --interval, oom) as JSON lines"
-    static let usage = "[--stats] [--interval 5s] <container-id>"
-    static let flags = [FlagSpec(names: ["stats"], takesValue: false), FlagSpec(names: ["interval"], takesValue: true)]
+    static let operands = [Operand.containerID]
+    static let flags = [
+        FlagSpec(names: ["stats"], takesValue: false, doc: { FlagDoc(help: "print the container's resource statistics once and exit") }),
+        FlagSpec(names: ["interval"], takesValue: true, doc: { FlagDoc(argument: "DURATION",
+                 help: "time between statistics events, as a Go duration (500ms, 5s, 1m30s)", defaultValue: "5s") }),
+    ]
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Prints the container's events on stdout as JSON lines, {"type":...,"id":...,"data":...}: a "stats" \
+            event (cgroup statistics, runc's shape) every --interval and an "oom" event whenever the \
+            kernel's OOM killer kills a process of the container; it returns when the container stops.
+            """,
+            examples: [("statistics once", "skiff events --stats web1"),
+                       ("stream every second", "skiff events --interval 1s web1")])
+    }
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let id = try CLI.id(args, name)

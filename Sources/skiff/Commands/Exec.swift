@@ -5,28 +5,54 @@ import SkiffSystem
 enum ExecCommand: Command {
     static let name = "exec"
     static let summary = "run a new process inside a running container"
-    static let usage = "[--process FILE | [options] <container-id> <command> [args...]]"
+    static let operands = [Operand.containerID, Operand(name: "<command> [args...]", required: false, variadic: true, kind: .command)]
     static let stopAtPositional = true
     static let failureStatus: Int32 = 255
     static let flags: [FlagSpec] = [
-        FlagSpec(names: ["process", "p"], takesValue: true),
-        FlagSpec(names: ["detach", "d"], takesValue: false),
-        FlagSpec(names: ["pid-file"], takesValue: true),
-        FlagSpec(names: ["console-socket"], takesValue: true),
-        FlagSpec(names: ["pidfd-socket"], takesValue: true),
-        FlagSpec(names: ["preserve-fds"], takesValue: true),
-        FlagSpec(names: ["tty", "t"], takesValue: false),
-        FlagSpec(names: ["cwd"], takesValue: true),
-        FlagSpec(names: ["env", "e"], takesValue: true, repeatable: true),
-        FlagSpec(names: ["user", "u"], takesValue: true),
-        FlagSpec(names: ["additional-gids", "g"], takesValue: true, repeatable: true),
-        FlagSpec(names: ["cap", "c"], takesValue: true, repeatable: true),
-        FlagSpec(names: ["no-new-privs"], takesValue: false),
-        FlagSpec(names: ["apparmor"], takesValue: true),
-        FlagSpec(names: ["process-label"], takesValue: true),
-        FlagSpec(names: ["cgroup"], takesValue: true, repeatable: true),
-        FlagSpec(names: ["ignore-paused"], takesValue: false),
+        FlagSpec(names: ["process", "p"], takesValue: true, doc: { FlagDoc(argument: "FILE",
+                 help: "a JSON file with the process object of config.json to run; then no <command> is needed", completion: .file) }),
+        FlagSpec(names: ["detach", "d"], takesValue: false, doc: { FlagDoc(help: "return once the process started instead of waiting for it") }),
+        FlagSpec(names: ["pid-file"], takesValue: true, doc: { FlagDoc(argument: "FILE", help: "write the host pid of the new process to FILE", completion: .file) }),
+        FlagSpec(names: ["console-socket"], takesValue: true, doc: { FlagDoc(argument: "SOCKET",
+                 help: "AF_UNIX socket that receives the master end of the process's pseudo-terminal (with --tty)", completion: .file) }),
+        FlagSpec(names: ["pidfd-socket"], takesValue: true, doc: { FlagDoc(argument: "SOCKET",
+                 help: "accepted for compatibility with runc 1.2 and ignored: no pidfd is sent", completion: .file) }),
+        FlagSpec(names: ["preserve-fds"], takesValue: true, doc: { FlagDoc(argument: "N",
+                 help: "pass N more file descriptors (3 to 3+N-1) to the process", defaultValue: "0") }),
+        FlagSpec(names: ["tty", "t"], takesValue: false, doc: { FlagDoc(help: "give the process a pseudo-terminal") }),
+        FlagSpec(names: ["cwd"], takesValue: true, doc: { FlagDoc(argument: "DIR", help: "working directory of the process in the container",
+                 defaultValue: "the container's process.cwd") }),
+        FlagSpec(names: ["env", "e"], takesValue: true, repeatable: true, doc: { FlagDoc(argument: "NAME=VALUE",
+                 help: "add or replace an environment variable (repeatable)") }),
+        FlagSpec(names: ["user", "u"], takesValue: true, doc: { FlagDoc(argument: "UID[:GID]", help: "user (and group) ids to run as",
+                 defaultValue: "the container's process.user") }),
+        FlagSpec(names: ["additional-gids", "g"], takesValue: true, repeatable: true, doc: { FlagDoc(argument: "GID",
+                 help: "an additional group id (repeatable)") }),
+        FlagSpec(names: ["cap", "c"], takesValue: true, repeatable: true, doc: { FlagDoc(argument: "CAP",
+                 help: "add a capability (CAP_NET_ADMIN) to the process's sets (repeatable)") }),
+        FlagSpec(names: ["no-new-privs"], takesValue: false, doc: { FlagDoc(help: "set no_new_privs for the process") }),
+        FlagSpec(names: ["apparmor"], takesValue: true, doc: { FlagDoc(argument: "PROFILE",
+                 help: "AppArmor profile for the process: refused on hosts without AppArmor") }),
+        FlagSpec(names: ["process-label"], takesValue: true, doc: { FlagDoc(argument: "LABEL",
+                 help: "SELinux label for the process: refused on hosts without SELinux") }),
+        FlagSpec(names: ["cgroup"], takesValue: true, repeatable: true, doc: { FlagDoc(argument: "PATH",
+                 help: "run the process in a sub-cgroup: not supported yet, refused") }),
+        FlagSpec(names: ["ignore-paused"], takesValue: false, doc: { FlagDoc(help: "allow exec in a paused container") }),
     ]
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Runs a new process in a running container, in its namespaces, cgroups, root filesystem, \
+            capabilities, seccomp filter and rlimits, with the container's process settings unless \
+            changed by the flags (or replaced by --process). Flags end at the container id; \
+            everything after <command> goes to the command. Without --detach, skiff relays its stdio, \
+            waits for it and exits with its status.
+            """,
+            exitStatus: "The process's exit status (128+N when killed by signal N); with --detach 0 once started; 255 when skiff fails (runc's value).",
+            examples: [("a shell in a running container", "skiff exec -t web1 sh"),
+                       ("as another user, with a variable", "skiff exec --user 1000:1000 -e DEBUG=1 web1 env"),
+                       ("a process from a file", "skiff exec --process proc.json web1")])
+    }
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let id = try CLI.id(args, name)
@@ -37,9 +63,7 @@ enum ExecCommand: Command {
         if let label = args.string("process-label"), !label.isEmpty {
             throw UsageError("--process-label: SELinux is not supported by skiff on this host")
         }
-        if !args.strings("cgroup").isEmpty {
-            throw UsageError("--cgroup (exec into a sub-cgroup) is not supported by this version of skiff yet")
-        }
+        let subCgroups = try ExecOptions.parseSubCgroups(args.strings("cgroup"))
         let container = try Container.load(id, options: options)
         let config = try container.state.config()
         let process: Process
@@ -70,6 +94,7 @@ enum ExecCommand: Command {
         opts.consoleSocket = args.string("console-socket")
         opts.preserveFds = try args.int("preserve-fds") ?? 0
         opts.ignorePaused = args.bool("ignore-paused")
+        opts.subCgroups = subCgroups
         return try container.exec(opts, config: config)
     }
 }

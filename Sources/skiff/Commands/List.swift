@@ -5,8 +5,21 @@ import SkiffSystem
 enum ListCommand: Command {
     static let name = "list"
     static let summary = "list containers under --root"
-    static let usage = "[--format table|json] [--quiet]"
-    static let flags = [FlagSpec(names: ["format", "f"], takesValue: true), FlagSpec(names: ["quiet", "q"], takesValue: false)]
+    static let operands: [Operand] = []
+    static let flags = [
+        FlagSpec(names: ["format", "f"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
+                 help: "output format: table or json (an array of OCI states, null when empty)",
+                 defaultValue: "table", completion: .values, choices: "table json") }),
+        FlagSpec(names: ["quiet", "q"], takesValue: false, doc: { FlagDoc(help: "print only the container ids, one a line") }),
+    ]
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Lists the containers under --root with their init pid, status, bundle, creation time and owner.
+            """,
+            examples: [("a table", "skiff list"), ("ids only, for scripts", "skiff list -q"),
+                       ("JSON", "skiff --root /run/containerd/runc/default list --format json")])
+    }
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let format = args.string("format") ?? "table"

@@ -5,8 +5,20 @@ import SkiffSystem
 enum PsCommand: Command {
     static let name = "ps"
     static let summary = "list the processes running in a container"
-    static let usage = "[--format table|json] <container-id> [ps options]"
-    static let flags = [FlagSpec(names: ["format", "f"], takesValue: true)]
+    static let operands = [Operand.containerID, Operand(name: "[ps options...]", required: false, variadic: true, kind: .text)]
+    static let flags = [FlagSpec(names: ["format", "f"], takesValue: true, doc: { FlagDoc(argument: "FORMAT",
+                                 help: "table (ps(1) output limited to the container's processes) or json (an array of host pids)",
+                                 defaultValue: "table", completion: .values, choices: "table json") })]
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Lists the processes running in the container: runs ps(1) with the given options (default \
+            -ef) and keeps the lines of the container's processes. Flags end at the container id; \
+            everything after it goes to ps.
+            """,
+            examples: [("the container's processes", "skiff ps web1"), ("host pids as JSON", "skiff ps --format json web1"),
+                       ("ps options", "skiff ps web1 -o pid,comm")])
+    }
     static let stopAtPositional = true
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {

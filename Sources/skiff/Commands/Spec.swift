@@ -5,8 +5,21 @@ import SkiffSystem
 enum SpecCommand: Command {
     static let name = "spec"
     static let summary = "write a default config.json (like runc spec)"
-    static let usage = "[--bundle DIR] [--rootless]"
-    static let flags = [FlagSpec(names: ["bundle", "b"], takesValue: true), FlagSpec(names: ["rootless"], takesValue: false)]
+    static let operands: [Operand] = []
+    static let flags = [
+        FlagSpec(names: ["bundle", "b"], takesValue: true, doc: { FlagDoc(argument: "DIR",
+                 help: "directory to write config.json in", defaultValue: "the current directory", completion: .directory) }),
+        FlagSpec(names: ["rootless"], takesValue: false,
+                 doc: { FlagDoc(help: "a configuration for an unprivileged user: a user namespace mapping root to the caller, no cgroup resources") }),
+    ]
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Writes a default config.json (runc's: terminal on, args ["sh"], root filesystem "rootfs") \
+            into the bundle directory; refuses to overwrite an existing one. Edit it before use.
+            """,
+            examples: [("a starting point", "mkdir -p b/rootfs && cd b && skiff spec")])
+    }
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let bundle = FileSystem.absolute(args.string("bundle") ?? ".")

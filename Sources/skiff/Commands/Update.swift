@@ -5,14 +5,38 @@ import SkiffSystem
 enum UpdateCommand: Command {
     static let name = "update"
     static let summary = "update a container's resource limits"
-    static let usage = "[--resources FILE|-] [--memory 512m] [--cpu-quota N] ... <container-id>"
-    static let valueFlags = [
-        "blkio-weight", "cpu-period", "cpu-quota", "cpu-burst", "cpu-share", "cpu-rt-period", "cpu-rt-runtime",
-        "cpuset-cpus", "cpuset-mems", "cpu-idle", "kernel-memory", "kernel-memory-tcp", "memory",
-        "memory-reservation", "memory-swap", "pids-limit", "l3-cache-schema", "mem-bw-schema",
+    static let operands = [Operand.containerID]
+    static let flags: [FlagSpec] = [
+        FlagSpec(names: ["resources", "r"], takesValue: true, doc: { FlagDoc(argument: "FILE",
+                 help: "a JSON file with linux.resources (\"-\": stdin); the other flags are then ignored", completion: .file) }),
+        FlagSpec(names: ["blkio-weight"], takesValue: true, doc: { FlagDoc(argument: "N", help: "block IO weight, 10 to 1000") }),
+        FlagSpec(names: ["cpu-period"], takesValue: true, doc: { FlagDoc(argument: "USEC", help: "CPU CFS period in microseconds") }),
+        FlagSpec(names: ["cpu-quota"], takesValue: true, doc: { FlagDoc(argument: "USEC", help: "CPU CFS quota in microseconds per period (-1: none)") }),
+        FlagSpec(names: ["cpu-burst"], takesValue: true, doc: { FlagDoc(argument: "USEC", help: "CPU CFS burst in microseconds") }),
+        FlagSpec(names: ["cpu-share"], takesValue: true, doc: { FlagDoc(argument: "N", help: "CPU shares (relative weight)") }),
+        FlagSpec(names: ["cpu-rt-period"], takesValue: true, doc: { FlagDoc(argument: "USEC", help: "CPU realtime period in microseconds") }),
+        FlagSpec(names: ["cpu-rt-runtime"], takesValue: true, doc: { FlagDoc(argument: "USEC", help: "CPU realtime runtime in microseconds") }),
+        FlagSpec(names: ["cpuset-cpus"], takesValue: true, doc: { FlagDoc(argument: "LIST", help: "CPUs the container may use (0-3,5)") }),
+        FlagSpec(names: ["cpuset-mems"], takesValue: true, doc: { FlagDoc(argument: "LIST", help: "memory nodes the container may use (0,1)") }),
+        FlagSpec(names: ["cpu-idle"], takesValue: true, doc: { FlagDoc(argument: "0|1", help: "cgroup v2 cpu.idle") }),
+        FlagSpec(names: ["kernel-memory"], takesValue: true, doc: { FlagDoc(argument: "SIZE", help: "kernel memory limit (cgroup v1; deprecated by the kernel)") }),
+        FlagSpec(names: ["kernel-memory-tcp"], takesValue: true, doc: { FlagDoc(argument: "SIZE", help: "kernel TCP buffer memory limit (cgroup v1)") }),
+        FlagSpec(names: ["memory"], takesValue: true, doc: { FlagDoc(argument: "SIZE", help: "memory limit: bytes or 512k, 256m, 1.5g (-1: none)") }),
+        FlagSpec(names: ["memory-reservation"], takesValue: true, doc: { FlagDoc(argument: "SIZE", help: "memory soft limit") }),
+        FlagSpec(names: ["memory-swap"], takesValue: true, doc: { FlagDoc(argument: "SIZE", help: "memory plus swap limit (-1: unlimited swap)") }),
+        FlagSpec(names: ["pids-limit"], takesValue: true, doc: { FlagDoc(argument: "N", help: "maximum number of processes (-1: none)") }),
+        FlagSpec(names: ["l3-cache-schema"], takesValue: true, doc: { FlagDoc(argument: "SCHEMA", help: "Intel RDT L3 cache schema: not supported, refused") }),
+        FlagSpec(names: ["mem-bw-schema"], takesValue: true, doc: { FlagDoc(argument: "SCHEMA", help: "Intel RDT memory bandwidth schema: not supported, refused") }),
     ]
-    static let flags = [FlagSpec(names: ["resources", "r"], takesValue: true)]
-        + valueFlags.map { FlagSpec(names: [$0], takesValue: true) }
+
+    static var doc: CommandDoc {
+        CommandDoc(description: """
+            Changes a running or paused container's cgroup limits: from a linux.resources JSON \
+            document (--resources) or from the per-limit flags. Limits not given are left as they are.
+            """,
+            examples: [("a new memory limit", "skiff update --memory 512m web1"),
+                       ("from a file", "skiff update --resources limits.json web1")])
+    }
 
     static func run(_ args: ParsedArguments, _ options: RuntimeOptions) throws -> Int32 {
         let id = try CLI.id(args, name)
