@@ -7,13 +7,14 @@
 #   catatonit netavark                      (podman --init, networks without recommends)
 #   uidmap                                  newuidmap/newgidmap: rootless multi-range id maps
 #   man-db groff-base zsh fish              CLI docs tests: man -l, groff -ww, completion syntax
+#   dbus                                    dbus-daemon: a real peer for the D-Bus client tests
 # The Swift toolchain is expected at /opt/swift (or on PATH).
 # Env: SKIP_APT_UPDATE=1 skips `apt-get update` when every package is present.
 set -euo pipefail
 
 DEPS=(libseccomp-dev libcap-dev pkg-config busybox-static runc jq time
       podman buildah containerd docker.io catatonit netavark uidmap
-      man-db groff-base zsh fish)
+      man-db groff-base zsh fish dbus)
 
 [ "$(id -u)" -eq 0 ] || { echo "install-deps: must run as root (try: sudo $0)" >&2; exit 1; }
 

@@ -17,7 +17,7 @@ public enum Features {
                 ("cgroup", object([
                     ("v1", .bool(layout.kind == .v1 || layout.kind == .hybrid)),
                     ("v2", .bool(true)),
-                    ("systemd", .bool(false)),
+                    ("systemd", .bool(true)),
                     ("systemdUser", .bool(false)),
                     ("rdma", .bool(false)),
                 ])),

@@ -31,6 +31,7 @@ extension Container {
         var config = try state.config()
         let merged = (config.linux?.resources ?? LinuxResources()).merging(resources)
         let layout = CgroupLayout.host()
+        if let unit = state.systemdUnit { try SystemdDriver.update(unit, resources: merged, layout: layout) }
         if resources.cpu?.cpus != nil || resources.cpu?.mems != nil {
             try Cgroups.fillCpusetAncestors(state.cgroupPaths, layout: layout)
         }

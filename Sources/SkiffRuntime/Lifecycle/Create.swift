@@ -93,7 +93,10 @@ extension Container {
         if !process.terminal && opts.consoleSocket != nil {
             throw RuntimeError("--console-socket given but process.terminal is false")
         }
-        let cgroupPaths = Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        // --systemd-cgroup: a transient unit holds the cgroup (Systemd.swift); only then D-Bus.
+        let systemd = runtime.systemdCgroup
+            ? try SystemdSetup.prepare(cgroupsPath: spec.linux?.cgroupsPath, id: id, layout: layout, rootless: runtime.rootless) : nil
+        let cgroupPaths = systemd?.paths ?? Cgroups.directories(layout: layout, cgroupsPath: spec.linux?.cgroupsPath, id: id)
         // runc 1.1 warns (1.2 refuses): another container's processes share this cgroup.
         // Like runc, one hierarchy is checked.
         if let first = cgroupPaths.first, FileSystem.isDirectory(first) {
@@ -145,12 +148,14 @@ extension Container {
             // A provisional state (no init yet, so "stopped") before any cgroup exists: if this
             // create is SIGKILLed midway, `delete` still finds and removes what it made
             // (runc #4757: orphans after an engine killed `runc create`).
-            let provisional = StoredState(
+            var provisional = StoredState(
                 id: id, initPid: 0, initStartTime: 0, created: Clock.rfc3339Now(), bundle: bundle,
                 rootfs: rootfs.rootfs, config: spec, cgroupPaths: cgroupPaths, namespacePaths: [:],
                 privatePidNamespace: namespaces.isNew("pid"), noPivot: opts.noPivot,
                 noNewKeyring: opts.noNewKeyring, systemdCgroup: runtime.systemdCgroup, owner: getuid(),
                 hostRootfsBelow: hostRootfsBelow)
+            provisional.systemdUnit = systemd?.unit.name
+            cleanup.systemd = systemd
             try store.save(provisional)
             if notify { try SdNotify.prepare(stateDir: store.directory(id)) }
             let launched = try launch(id: id, spec: spec, provisional: provisional, opts: opts, runtime: runtime,
@@ -185,7 +190,8 @@ extension Container {
         if let frozen = Cgroups.frozenDirectory(cgroupPaths) {
             throw RuntimeError("container's cgroup unexpectedly frozen (\(frozen))")
         }
-        let missingParents = Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
+        let systemd = cleanup.systemd  // the slices above a unit are systemd's
+        let missingParents = systemd != nil ? [] : Cgroups.missingParents(cgroupPaths, cgroupsPath: spec.linux?.cgroupsPath)
         cleanup.cgroupParents = missingParents
         let placement: Cgroups.Placement
         if runtime.rootless {
@@ -199,7 +205,8 @@ extension Container {
             // Only the cgroup2 directory must exist at clone (CLONE_INTO_CGROUP). The v1 ones
             // and every limit are done by the parent after clone, while init makes its network
             // namespace (below); init joins them when told to go on.
-            placement = Cgroups.placement(cgroupPaths, layout: rootfs.layout)
+            placement = systemd != nil ? Cgroups.Placement(v2Directory: nil, childJoins: cgroupPaths)
+                : Cgroups.placement(cgroupPaths, layout: rootfs.layout)
             try Cgroups.create(placement, layout: rootfs.layout, v2: true)
         }
 
@@ -262,6 +269,8 @@ extension Container {
             return error
         }
 
+        // systemd moves init into the unit's cgroup (no CLONE_INTO_CGROUP: the unit needs a pid).
+        try systemd?.start(pid: pid, spec: spec, layout: rootfs.layout)
         if !runtime.rootless {
             try Cgroups.create(placement, layout: rootfs.layout, v2: false)
         }
@@ -393,6 +402,7 @@ struct Cleanup {
     var pidFile: String?
     var rootfs = ""
     var hostRootfsBelow: Int?
+    var systemd: SystemdSetup?
 
     func run() {
         if initPid > 0 {
@@ -400,6 +410,7 @@ struct Cleanup {
             Cgroups.releaseFromFrozen(initPid, cgroupPaths)
             _ = try? ProcessControl.wait(initPid)
         }
+        if let systemd { try? systemd.driver.stopUnit(systemd.unit.name) }
         RootfsBuilder.unmountHostBind(rootfs, below: hostRootfsBelow)
         if !cgroupPaths.isEmpty { try? Cgroups.destroy(cgroupPaths, createdParents: cgroupParents) }
         if let pidFile { FileSystem.unlink(pidFile) }

@@ -166,6 +166,7 @@ extension Container {
     /// `killIn`: cgroups verified to be the container's (`trustedCgroupPaths`), whose processes
     /// may be killed when they outlive init; the recorded ones are otherwise only rmdir'ed.
     func destroy(killIn verified: [String]) {
+        if let unit = state.systemdUnit { SystemdDriver.stopForDelete(unit) }
         // Usually the cgroup is empty by now: removed at the first try, with no search for
         // processes (listing a cgroup costs a stat per file). Processes of a container without
         // its own pid namespace may outlive init: then they are killed and the removal retried.

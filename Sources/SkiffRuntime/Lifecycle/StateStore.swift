@@ -31,6 +31,8 @@ public struct StoredState: Sendable {
     /// namespace, RootfsBuilder.prepareInHost): the id of the mount that was on top at the
     /// rootfs before (-1: none). Delete unmounts whatever now sits above it.
     public var hostRootfsBelow: Int? = nil
+    /// The systemd unit holding the container's cgroup (`--systemd-cgroup`); delete stops it.
+    public var systemdUnit: String? = nil
 
     public init(id: String, initPid: Int32, initStartTime: UInt64, created: String, bundle: String, rootfs: String,
                 config: Spec, cgroupPaths: [String], namespacePaths: NamespacePaths, privatePidNamespace: Bool,
@@ -303,6 +305,7 @@ extension StoredState {
             owner: try o.integer("owner", UInt32.self),
             cgroupParents: try o.strings(ifPresent: "cgroupParents"),
             hostRootfsBelow: try o.integer(ifPresent: "hostRootfsBelow", Int.self))
+        systemdUnit = try o.string(ifPresent: "systemdUnit")
     }
 
     var json: JSONValue {
@@ -323,6 +326,7 @@ extension StoredState {
         e.add("owner", owner)
         e.add("cgroupParents", ifPresent: cgroupParents)
         e.add("hostRootfsBelow", ifPresent: hostRootfsBelow)
+        e.add("systemdUnit", ifPresent: systemdUnit)
         return e.value
     }
 }
