@@ -319,7 +319,9 @@ private struct Validator {
             if let type = rule.type, !Spec.knownDeviceCgroupTypes.contains(type) {
                 fail(path + ".type", "unknown device type \(jsonQuoted(type)) (want a, b or c)")
             }
-            if let access = rule.access, !access.allSatisfy({ "rwm".contains($0) }) {
+            // runc 1.1.5 keeps r, w and m and ignores any other letter ("rwa" is "rw"; the
+            // runtime warns); an access with none of the three is refused.
+            if let access = rule.access, !access.isEmpty, !access.contains(where: { "rwm".contains($0) }) {
                 fail(path + ".access", "invalid access \(jsonQuoted(access)) (want a combination of r, w and m)")
             }
             // -1 (or absent) is the wildcard; the kernel's numbers are 32-bit (a larger one

@@ -40,6 +40,63 @@ public enum FileSystem {
         return try readRegular(fd, path: path, limit: limit)
     }
 
+    /// How long `readRegularFileOrPipe` waits for a pipe's writer and its data.
+    public static let pipeReadTimeoutMilliseconds: Int64 = 10_000
+
+    /// `readRegularFile` that also accepts a fifo or pipe, as runc's `os.Open` does (`exec -p
+    /// <(…)`, bash process substitution). For user-named inputs only (exec --process, update -r);
+    /// config.json and state.json stay regular-only. The open never blocks (O_NONBLOCK: a fifo
+    /// without a writer opens at once); the data is then read with poll() until end of file,
+    /// at most `limit` bytes and for at most `pipeReadTimeoutMilliseconds`. Nothing written
+    /// (end of file at once, or no writer within the deadline) is an error ("is empty").
+    public static func readRegularFileOrPipe(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
+        let fd = try open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+        defer { fd.close() }
+        let st = try fd.stat()
+        if st.st_mode & S_IFMT != S_IFIFO { return try readRegular(fd, path: path, limit: limit) }
+        let deadline = Clock.monotonicMilliseconds() + pipeReadTimeoutMilliseconds
+        var result: [UInt8] = []
+        // A fifo opened before any writer reads as end of file at once; only after poll() has
+        // seen a writer (data or hang-up) does an empty read mean the end.
+        var writerSeen = false
+        while true {
+            let chunk: [UInt8]
+            do {
+                chunk = try fd.read(max: 65536)
+            } catch {
+                guard error.errno == EAGAIN else { throw SystemError("read", path, errno: error.errno) }
+                writerSeen = true
+                chunk = []
+            }
+            if !chunk.isEmpty {
+                writerSeen = true
+                result += chunk
+                if result.count > limit { throw tooLarge(path, limit: limit) }
+                continue
+            }
+            if writerSeen && (result.count > 0 || currentPollHangup(fd)) { break }
+            let left = deadline - Clock.monotonicMilliseconds()
+            if left <= 0 {
+                throw SystemError("read", path, errno: ENODATA,
+                                  detail: "is empty: \(fileTypeName(st.st_mode)) with nothing written to it within \(pipeReadTimeoutMilliseconds / 1000) s")
+            }
+            var pfd = pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0)
+            let n = Glibc.poll(&pfd, 1, Int32(min(left, 1000)))
+            if n < 0 && currentErrno() != EINTR { throw SystemError("poll", path, errno: currentErrno()) }
+            if n > 0 { writerSeen = true }
+        }
+        if result.isEmpty {
+            throw SystemError("read", path, errno: ENODATA, detail: "is empty: \(fileTypeName(st.st_mode)) closed with nothing written to it")
+        }
+        return result
+    }
+
+    /// Whether a pipe read end reports hang-up now (its writers came and went).
+    private static func currentPollHangup(_ fd: FD) -> Bool {
+        var pfd = pollfd(fd: fd.raw, events: Int16(POLLIN), revents: 0)
+        return Glibc.poll(&pfd, 1, 0) > 0 && pfd.revents & Int16(POLLHUP) != 0
+    }
+
     /// `readRegularFile` on an open descriptor (opened O_NONBLOCK); `path` names it in errors.
     public static func readRegular(_ fd: FD, path: String, limit: Int) throws(SystemError) -> [UInt8] {
         let st = try fd.stat()

@@ -22,10 +22,46 @@ import Testing
         #expect(throws: RuntimeError.self) { try ExecOptions.parseSubCgroups(["sub", "memory:x"]) }
     }
 
+    /// runc 1.1.5 keeps r, w and m of a device rule's access and ignores other letters
+    /// (its test 168 uses "rwa"); an access with none of them stays an error.
+    @Test func deviceAccessIgnoresLettersOtherThanRWM() throws {
+        var spec = Spec.defaultSpec()
+        spec.linux?.resources?.devices?.append(LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwa"))
+        #expect(spec.validate().isEmpty, "\(spec.validate())")
+        let rule = LinuxDeviceCgroup(allow: true, type: "c", major: 1, minor: 3, access: "rwa")
+        let writes = try V1Devices.plan([rule])
+        #expect(writes.map(\.value).contains("c 1:3 rw"), "\(writes.map(\.value))")
+        #expect(V1Devices.rulesWithIgnoredAccessLetters([LinuxDeviceCgroup(allow: true, access: "rwm"), rule]) == [1])
+        #expect(throws: CgroupPlanError.self) { try V1Devices.plan([LinuxDeviceCgroup(allow: true, access: "a")]) }
+        spec.linux?.resources?.devices?.append(LinuxDeviceCgroup(allow: true, access: "a"))
+        #expect(spec.validate().map(\.description).contains { $0.contains("invalid access \"a\"") })
+    }
+
+    /// Hook failures by signal use Go's signal text, as runc prints and its tests match.
+    @Test func hookSignalNamesAsGo() {
+        #expect(HookRunner.goSignalName(31) == "bad system call")
+        #expect(HookRunner.goSignalName(9) == "killed")
+        #expect(HookRunner.goSignalName(15) == "terminated")
+        #expect(HookRunner.goSignalName(11) == "segmentation fault")
+        #expect(HookRunner.goSignalName(6) == "aborted")
+        #expect(HookRunner.goSignalName(64) == "signal 64")
+    }
+
+    /// A unified key skiff cannot apply on this kind of host carries runc's phrase.
+    @Test func unifiedRefusalSaysInvalidConfiguration() {
+        #expect(throws: CgroupPlanError.self) { try V2Unified.plan(["memory.min": "0"], available: ["hugetlb"]) }
+        do { _ = try V2Unified.plan(["memory.min": "0"], available: ["hugetlb"]) } catch {
+            #expect(error.message.contains("invalid configuration"), "\(error.message)")
+        }
+    }
+
     @Test func sysctlRulesAsRunc() throws {
         let uts = try NamespacePlan([LinuxNamespace(type: "uts"), LinuxNamespace(type: "ipc"), LinuxNamespace(type: "network")])
         let none = try NamespacePlan([])
         #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts) == nil)
+        #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "") == nil)
+        // With the "domainname" field set, the sysctl conflicts with it (crun's rule).
+        #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "foomachine")?.hasSuffix(#"sysctl "kernel.domainname" is not allowed as it conflicts with the OCI "domainname" field"#) == true)
         #expect(Kernel.sysctlProblem("kernel.hostname", namespaces: uts)?.hasSuffix(#"sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field"#) == true)
         #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: none)?.hasSuffix("is not in a separate kernel namespace") == true)
         #expect(Kernel.sysctlProblem("kernel.hostname", namespaces: none)?.hasSuffix("is not in a separate kernel namespace") == true)

@@ -320,7 +320,7 @@ struct ValidationTests {
         spec.linux?.namespaces?.removeAll { $0.type == "uts" || $0.type == "network" }
         spec.hostname = nil
         spec.linux?.netDevices = ["eth0": LinuxNetDevice()]
-        spec.linux?.resources?.devices?.append(LinuxDeviceCgroup(allow: true, type: "x", access: "rwx"))
+        spec.linux?.resources?.devices?.append(LinuxDeviceCgroup(allow: true, type: "x", access: "xa"))
         spec.linux?.resources?.memory = LinuxMemory(limit: -2, swap: -1)
         spec.linux?.sysctl = ["net.ipv4.ip_forward": "1", "net/ipv4/conf/eth0.1/forwarding": "1", ".x": "1", "a..b": "1"]
         spec.linux?.memoryPolicy = LinuxMemoryPolicy(mode: "MPOL_SOMETIMES", flags: ["MPOL_F_STATIC_NODES", "MPOL_F_X"])
@@ -333,7 +333,7 @@ struct ValidationTests {
             #"config.json: linux.sysctl[".x"]: invalid sysctl name ".x""#,
             #"config.json: linux.sysctl["a..b"]: invalid sysctl name "a..b""#,
             #"config.json: linux.resources.devices[1].type: unknown device type "x" (want a, b or c)"#,
-            #"config.json: linux.resources.devices[1].access: invalid access "rwx" (want a combination of r, w and m)"#,
+            #"config.json: linux.resources.devices[1].access: invalid access "xa" (want a combination of r, w and m)"#,
             "config.json: linux.resources.memory.limit: must be -1 (unlimited) or a byte count, got -2",
             #"config.json: linux.namespaces[4].type: duplicate namespace type "ipc""#,
             #"config.json: linux.namespaces[4].path: must be an absolute path, got "relative""#,

@@ -84,6 +84,13 @@ extension Cgroups {
                              unavailable: [String: String] = [:]) throws(RuntimeError) {
         let targets = resolveTargets(paths: paths, layout: layout)
         let facts = readFacts(targets)
+        if !skipDevices {
+            let rules = resources?.devices ?? []
+            for i in V1Devices.rulesWithIgnoredAccessLetters(rules) {
+                let access = rules[i].access ?? ""
+                writeStderr("skiff: warning: \(context): linux.resources.devices[\(i)].access: \"\(access)\": letters other than r, w and m are ignored (as runc does); using \"\(V1Devices.effectiveAccess(access))\"\n")
+            }
+        }
         let groups = try plan(resources: resources ?? LinuxResources(), targets: targets, facts: facts,
                               context: context, skipDevices: skipDevices, hasV2: layout.hierarchies.contains { $0.isV2 },
                               unavailable: unavailable)

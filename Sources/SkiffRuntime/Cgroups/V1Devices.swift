@@ -29,8 +29,20 @@ public enum V1Devices {
     public static func line(_ r: LinuxDeviceCgroup) -> String {
         let major = r.major.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
         let minor = r.minor.map { $0 < 0 ? "*" : "\($0)" } ?? "*"
-        let access = (r.access ?? "").isEmpty ? "rwm" : r.access!
+        let access = (r.access ?? "").isEmpty ? "rwm" : effectiveAccess(r.access!)
         return "\(r.type ?? "a") \(major):\(minor) \(access)"
+    }
+
+    /// The r, w and m letters of an access, in order, each once: runc 1.1.5's
+    /// devices.Permissions.toSet() ignores every other letter ("rwa" is "rw").
+    public static func effectiveAccess(_ access: String) -> String {
+        String("rwm".filter { access.contains($0) })
+    }
+
+    /// The indices of rules whose access has letters other than r, w and m (ignored, with a
+    /// warning naming the field).
+    public static func rulesWithIgnoredAccessLetters(_ rules: [LinuxDeviceCgroup]) -> [Int] {
+        rules.indices.filter { i in (rules[i].access ?? "").contains { !"rwm".contains($0) } }
     }
 
     /// PURE. devices.deny "a", then the rules, then the defaults.
@@ -41,7 +53,7 @@ public enum V1Devices {
             if let t = r.type, !["a", "b", "c"].contains(t) {
                 throw CgroupPlanError(field + ".type", "invalid cgroup device type \"\(t)\" (want a, b or c)")
             }
-            if let a = r.access, !a.allSatisfy({ "rwm".contains($0) }) {
+            if let a = r.access, !a.isEmpty, effectiveAccess(a).isEmpty {
                 throw CgroupPlanError(field + ".access", "invalid access \"\(a)\" (want a combination of r, w and m)")
             }
             writes.append(CgroupWrite(r.allow ? "devices.allow" : "devices.deny", line(r), field: field))

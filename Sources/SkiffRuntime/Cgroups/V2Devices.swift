@@ -24,14 +24,16 @@ public enum V2Devices {
     static func access(_ text: String?) throws(CgroupPlanError) -> Int32 {
         let t = (text ?? "").isEmpty ? "rwm" : text!
         var bits: Int32 = 0
+        // Letters other than r, w and m are ignored, as runc 1.1.5 does (V1Devices.effectiveAccess).
         for c in t {
             switch c {
             case "r": bits |= accRead
             case "w": bits |= accWrite
             case "m": bits |= accMknod
-            default: throw CgroupPlanError("linux.resources.devices", "unknown access \"\(t)\"")
+            default: break
             }
         }
+        if bits == 0 { throw CgroupPlanError("linux.resources.devices", "unknown access \"\(t)\"") }
         return bits
     }
 

@@ -17,7 +17,9 @@ public enum V2Unified {
             }
             let controller = String(key[..<dot])
             if let available, controller != "cgroup", !available.contains(controller) {
-                throw CgroupPlanError(field, "unified resource \"\(key)\" can't be set: controller \"\(controller)\" not available in cgroup v2 on this host")
+                // runc's phrase ("invalid configuration"), which its tests match; runc refuses any
+                // unified key on a host that is not cgroup2-only (README "Differences").
+                throw CgroupPlanError(field, "unified resource \"\(key)\" can't be set: invalid configuration: controller \"\(controller)\" not available in cgroup v2 on this host")
             }
             let lines = unified[key]!.split(separator: "\n").map(String.init)
             for line in lines.isEmpty ? [""] : lines {

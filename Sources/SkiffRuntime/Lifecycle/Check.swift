@@ -84,7 +84,7 @@ public enum BundleCheck {
         attempt { namespaces = try NamespacePlan(spec.linux?.namespaces ?? []) }
         if let namespaces {
             for key in (spec.linux?.sysctl ?? [:]).keys.sorted() {
-                if let text = Kernel.sysctlProblem(key, namespaces: namespaces) { problems.append(problem(text)) }
+                if let text = Kernel.sysctlProblem(key, namespaces: namespaces, domainname: spec.domainname) { problems.append(problem(text)) }
             }
         }
         var process: ProcessPlan? = nil

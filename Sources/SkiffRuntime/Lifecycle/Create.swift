@@ -86,9 +86,9 @@ extension Container {
         if (spec.hostname != nil) && !namespaces.has("uts") {
             throw RuntimeError("config.json: hostname: setting it requires a new uts namespace")
         }
-        try Kernel.validateSysctl(spec.linux?.sysctl ?? [:], namespaces: namespaces)
+        try Kernel.validateSysctl(spec.linux?.sysctl ?? [:], namespaces: namespaces, domainname: spec.domainname)
         if process.terminal && opts.consoleSocket == nil && opts.consoleSocketFD == nil {
-            throw RuntimeError("config.json: process.terminal: true requires --console-socket (use run for an interactive terminal)")
+            throw RuntimeError("config.json: process.terminal: true with --detach: use --console-socket (or run without -d)")
         }
         if !process.terminal && opts.consoleSocket != nil {
             throw RuntimeError("--console-socket given but process.terminal is false")

@@ -221,7 +221,11 @@ extension Container {
             if dir == state.cgroupPaths[i] {
                 if FileSystem.isDirectory(dir) { result.append(dir) }
             } else {
-                guard FileSystem.isDirectory(dir) else { throw RuntimeError("--cgroup: \(dir): no such cgroup") }
+                // runc's wording (its tests match it): the join of the new process fails at open.
+                // Checked before the clone, so the pid named is the runtime's own.
+                guard FileSystem.isDirectory(dir) else {
+                    throw RuntimeError("--cgroup: error adding pid \(getpid()) to cgroups: open \(dir)/cgroup.procs: no such file or directory")
+                }
                 result.append(dir)
             }
         }

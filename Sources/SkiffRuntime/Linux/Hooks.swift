@@ -76,7 +76,7 @@ public enum HookRunner {
             do {
                 try runOne(hook, stdin: json, defaultEnv: defaultEnv)
             } catch {
-                if !failed("error running \(kind.rawValue) hook #\(i) (\(hook.path)): \(error.message)") { return }
+                if !failed("error running hook #\(i) (\(kind.rawValue), \(hook.path)): \(error.message)") { return }
             }
         }
     }
@@ -165,8 +165,21 @@ public enum HookRunner {
         if code != 0 {
             var text = String(decoding: captured, as: UTF8.self).trimmingWhitespace()
             if text.count > 512 { text = String(text.prefix(512)) + "…" }
-            let how = code > 128 ? "signal \(code - 128)" : "exit status \(code)"
+            let how = code > 128 ? "signal: \(goSignalName(code - 128))" : "exit status \(code)"
             throw RuntimeError(text.isEmpty ? how : "\(how): \(text)")
         }
+    }
+
+    /// Go's text for a signal (os.ProcessState.String: "signal: killed"), which runc prints
+    /// and its tests match ("bad system call" for SIGSYS).
+    static func goSignalName(_ n: Int32) -> String {
+        let names = ["hangup", "interrupt", "quit", "illegal instruction", "trace/breakpoint trap", "aborted",
+                     "bus error", "floating point exception", "killed", "user defined signal 1", "segmentation fault",
+                     "user defined signal 2", "broken pipe", "alarm clock", "terminated", "stack fault", "child exited",
+                     "continued", "stopped (signal)", "stopped", "stopped (tty input)", "stopped (tty output)",
+                     "urgent I/O condition", "CPU time limit exceeded", "file size limit exceeded",
+                     "virtual timer expired", "profiling timer expired", "window changed", "I/O possible",
+                     "power failure", "bad system call"]
+        return n >= 1 && Int(n) <= names.count ? names[Int(n) - 1] : "signal \(n)"
     }
 }

@@ -286,7 +286,7 @@ struct RootfsBuilder {
         var st = stat()
         guard fstatat(dir.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) != S_IFDIR else { return }
         let what = (st.st_mode & S_IFMT) == S_IFLNK ? "a symlink" : "not a directory"
-        throw RuntimeError("\(plan.rootfs + op.destination) is \(what): filesystem \"\(op.type)\" must be mounted on an ordinary directory")
+        throw RuntimeError("\(plan.rootfs + op.destination) is \(what): filesystem \"\(op.type)\" must be mounted on ordinary directory")
     }
 
     /// Remount flags, recursive attributes and propagation, on a fresh handle on the new mount.

@@ -130,7 +130,7 @@ public struct SeccompPlan: Sendable {
             defer { socket.close() }
             try Terminal.sendFD(socket, notify, name: JSONValue.object(processState).serialized())
         } catch {
-            throw RuntimeError("config.json: linux.seccomp.listenerPath: \(error)")
+            throw RuntimeError("config.json: linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the seccomp profile: \(error)")
         }
     }
 

@@ -17,8 +17,10 @@ extension Kernel {
     /// ipc sysctls need an ipc namespace; net.* need a network namespace that is not the
     /// runtime's own (also when joined by path); kernel.domainname needs a uts namespace;
     /// kernel.hostname is refused with one (it conflicts with the hostname field); anything
-    /// else is not namespaced. Returns the problem, as "config.json: linux.sysctl[…]: …".
-    static func sysctlProblem(_ key: String, namespaces: NamespacePlan) -> String? {
+    /// else is not namespaced. kernel.domainname is refused too when the config's non-empty
+    /// "domainname" field sets it (skiff implements that field; runc 1.1.5 does not, crun
+    /// refuses the pair). Returns the problem, as "config.json: linux.sysctl[…]: …".
+    static func sysctlProblem(_ key: String, namespaces: NamespacePlan, domainname: String? = nil) -> String? {
         let field = "config.json: linux.sysctl[\"\(key)\"]"
         switch sysctlNamespace(key) {
         case "ipc"?:
@@ -39,7 +41,10 @@ extension Kernel {
             }
             return nil
         case "uts"? where namespaces.has("uts"):
-            if key == "kernel.domainname" { return nil }
+            if key == "kernel.domainname" {
+                if (domainname ?? "").isEmpty { return nil }
+                return "\(field): sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"domainname\" field"
+            }
             return "\(field): sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field"
         default:
             return "\(field): sysctl \"\(key)\" is not in a separate kernel namespace"
@@ -47,9 +52,9 @@ extension Kernel {
     }
 
     /// Every sysctl against `sysctlProblem`, in key order; the first problem is thrown.
-    static func validateSysctl(_ sysctl: [String: String], namespaces: NamespacePlan) throws(RuntimeError) {
+    static func validateSysctl(_ sysctl: [String: String], namespaces: NamespacePlan, domainname: String? = nil) throws(RuntimeError) {
         for key in sysctl.keys.sorted() {
-            if let problem = sysctlProblem(key, namespaces: namespaces) { throw RuntimeError(problem) }
+            if let problem = sysctlProblem(key, namespaces: namespaces, domainname: domainname) { throw RuntimeError(problem) }
         }
     }
 

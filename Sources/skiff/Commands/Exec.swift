@@ -69,7 +69,7 @@ enum ExecCommand: Command {
         let process: Process
         if let file = args.string("process") {
             let bytes: [UInt8]
-            do { bytes = try FileSystem.readRegularFile(file, limit: FileSystem.configSizeLimit) } catch { throw RuntimeError("--process: \(error)") }
+            do { bytes = try FileSystem.readRegularFileOrPipe(file, limit: FileSystem.configSizeLimit) } catch { throw RuntimeError("--process: \(error)") }
             do {
                 process = try SpecDecoder.decode(Process.self, from: bytes, file: file)
             } catch {

@@ -1,3 +1,4 @@
+import Glibc
 import SkiffRuntime
 import SkiffSpec
 import SkiffSystem
@@ -25,7 +26,10 @@ enum SpecCommand: Command {
         let bundle = FileSystem.absolute(args.string("bundle") ?? ".")
         let path = bundle + "/config.json"
         if FileSystem.exists(path) { throw UsageError("File \(path) exists. Remove it first") }
-        let spec = Spec.defaultSpec(rootless: args.bool("rootless"), hostUID: Identity.euid, hostGID: Identity.egid)
+        // runc 1.1.5's specconv.Example() adds a cgroup namespace only when the host is
+        // cgroup2-unified (/sys/fs/cgroup is cgroup2); on a v1 or hybrid host it has none.
+        let spec = Spec.defaultSpec(rootless: args.bool("rootless"), hostUID: Identity.euid, hostGID: Identity.egid,
+                                    cgroupNamespace: hostIsCgroup2Unified())
         do {
             // Same bytes as runc spec: tab indentation, no trailing newline.
             try FileSystem.writeAtomic(path, Array(SpecEncoder.encode(spec, indentString: "\t").utf8), mode: 0o644)
@@ -33,5 +37,12 @@ enum SpecCommand: Command {
             throw RuntimeError("\(error)")
         }
         return 0
+    }
+
+    /// statfs("/sys/fs/cgroup") is CGROUP2_SUPER_MAGIC (runc's cgroups.IsCgroup2UnifiedMode).
+    static func hostIsCgroup2Unified() -> Bool {
+        guard let fd = try? FileSystem.open("/sys/fs/cgroup", O_PATH | O_DIRECTORY) else { return false }
+        defer { fd.close() }
+        return Mounts.filesystemType(fd) == Mounts.cgroup2Magic
     }
 }

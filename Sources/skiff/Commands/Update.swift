@@ -51,7 +51,7 @@ enum UpdateCommand: Command {
         if let source = args.string("resources") {
             let bytes: [UInt8]
             do {
-                bytes = source == "-" ? try FD(0).readAll(limit: FileSystem.configSizeLimit) : try FileSystem.readRegularFile(source, limit: FileSystem.configSizeLimit)
+                bytes = source == "-" ? try FD(0).readAll(limit: FileSystem.configSizeLimit) : try FileSystem.readRegularFileOrPipe(source, limit: FileSystem.configSizeLimit)
             } catch {
                 throw UsageError("--resources: \(error)")
             }
