@@ -189,6 +189,23 @@ extension Integration {
             #expect((check.stdout + check.stderr).contains(#"conflicts with the OCI "domainname" field"#), "\(check)")
         }
 
+        /// crun's "domainname with syctl": the same value in the field and in
+        /// kernel.domainname is no conflict; the container sees it.
+        @Test func domainnameFieldEqualToSysctlRuns() throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                c["domainname"] = "foo"
+                c["linux.sysctl"] = ["kernel.domainname": "foo"]
+                c.args = ["cat", "/proc/sys/kernel/domainname"]
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id)
+            #expect(r.status == 0 && r.stdout.contains("foo"), "\(r)")
+            h.expectNothingLeft(id)
+            let check = h.skiff("check", "-b", bundle.path)
+            #expect(check.status == 0, "\(check)")
+        }
+
         /// runc 168: device access "rwa" keeps r and w (the rule works) and warns once,
         /// naming the field.
         @Test func deviceAccessWithOtherLettersKeepsRWM() throws {

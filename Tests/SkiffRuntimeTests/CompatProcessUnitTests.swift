@@ -61,7 +61,9 @@ import Testing
         #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts) == nil)
         #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "") == nil)
         // With the "domainname" field set, the sysctl conflicts with it (crun's rule).
-        #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "foomachine")?.hasSuffix(#"sysctl "kernel.domainname" is not allowed as it conflicts with the OCI "domainname" field"#) == true)
+        // The same value as the field is no conflict (crun's strcmp).
+        #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "foo", value: "foo") == nil)
+        #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: uts, domainname: "foomachine", value: "foo")?.hasSuffix(#"sysctl "kernel.domainname" is not allowed as it conflicts with the OCI "domainname" field"#) == true)
         #expect(Kernel.sysctlProblem("kernel.hostname", namespaces: uts)?.hasSuffix(#"sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field"#) == true)
         #expect(Kernel.sysctlProblem("kernel.domainname", namespaces: none)?.hasSuffix("is not in a separate kernel namespace") == true)
         #expect(Kernel.sysctlProblem("kernel.hostname", namespaces: none)?.hasSuffix("is not in a separate kernel namespace") == true)

@@ -83,8 +83,11 @@ public enum BundleCheck {
         var namespaces: NamespacePlan? = nil
         attempt { namespaces = try NamespacePlan(spec.linux?.namespaces ?? []) }
         if let namespaces {
-            for key in (spec.linux?.sysctl ?? [:]).keys.sorted() {
-                if let text = Kernel.sysctlProblem(key, namespaces: namespaces, domainname: spec.domainname) { problems.append(problem(text)) }
+            let sysctl = spec.linux?.sysctl ?? [:]
+            for key in sysctl.keys.sorted() {
+                if let text = Kernel.sysctlProblem(key, namespaces: namespaces, domainname: spec.domainname, value: sysctl[key]) {
+                    problems.append(problem(text))
+                }
             }
         }
         var process: ProcessPlan? = nil

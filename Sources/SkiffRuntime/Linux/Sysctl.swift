@@ -18,9 +18,10 @@ extension Kernel {
     /// runtime's own (also when joined by path); kernel.domainname needs a uts namespace;
     /// kernel.hostname is refused with one (it conflicts with the hostname field); anything
     /// else is not namespaced. kernel.domainname is refused too when the config's non-empty
-    /// "domainname" field sets it (skiff implements that field; runc 1.1.5 does not, crun
-    /// refuses the pair). Returns the problem, as "config.json: linux.sysctl[…]: …".
-    static func sysctlProblem(_ key: String, namespaces: NamespacePlan, domainname: String? = nil) -> String? {
+    /// "domainname" field sets another `value` (skiff implements that field; runc 1.1.5 does
+    /// not; crun refuses the pair only when the two differ). Returns the problem, as
+    /// "config.json: linux.sysctl[…]: …".
+    static func sysctlProblem(_ key: String, namespaces: NamespacePlan, domainname: String? = nil, value: String? = nil) -> String? {
         let field = "config.json: linux.sysctl[\"\(key)\"]"
         switch sysctlNamespace(key) {
         case "ipc"?:
@@ -42,7 +43,7 @@ extension Kernel {
             return nil
         case "uts"? where namespaces.has("uts"):
             if key == "kernel.domainname" {
-                if (domainname ?? "").isEmpty { return nil }
+                if (domainname ?? "").isEmpty || value == domainname { return nil }
                 return "\(field): sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"domainname\" field"
             }
             return "\(field): sysctl \"\(key)\" is not allowed as it conflicts with the OCI \"hostname\" field"
@@ -54,7 +55,9 @@ extension Kernel {
     /// Every sysctl against `sysctlProblem`, in key order; the first problem is thrown.
     static func validateSysctl(_ sysctl: [String: String], namespaces: NamespacePlan, domainname: String? = nil) throws(RuntimeError) {
         for key in sysctl.keys.sorted() {
-            if let problem = sysctlProblem(key, namespaces: namespaces, domainname: domainname) { throw RuntimeError(problem) }
+            if let problem = sysctlProblem(key, namespaces: namespaces, domainname: domainname, value: sysctl[key]) {
+                throw RuntimeError(problem)
+            }
         }
     }
 
