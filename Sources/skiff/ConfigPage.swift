@@ -29,7 +29,7 @@ enum ConfigPage {
                 "- rootfsPropagation unbindable works; a config without a mount namespace but with mounts is refused instead of mounting on the host.",
                 "- SELinux labels and AppArmor profiles on a host without that LSM are errors, not silently dropped.",
                 "- Rootless mode keeps the network namespace (runc's rootless spec shares the host's).",
-                "- Not supported, with a clear error: checkpoint and restore, the systemd cgroup driver (--systemd-cgroup, --cgroup-manager systemd), running without cgroups (--cgroup-manager disabled), exec --cgroup, Intel RDT.",
+                "- Not supported, with a clear error: checkpoint and restore, running without cgroups (--cgroup-manager disabled), Intel RDT.",
                 "- The crun options --cgroup-manager and create --config are accepted, so skiff can stand in for crun too.",
             ]),
             ("FILES", [
