@@ -29,7 +29,9 @@ force=0
 
 # Packages in the guest. The Swift test bundles use /opt/swift's runtime (shared over 9p); they
 # need only glibc, libstdc++ and zlib from the image. gcc + libc6-dev: NotifySocketTests builds
-# a static helper; python3: SeccompNotifyTests' agent; time, jq: bench/bench.sh.
+# a static helper; python3: SeccompNotifyTests' agent; time, jq: bench/bench.sh;
+# python3-grpcio, python3-grpc-tools, python3-protobuf: the engine tests' CRI client (the
+# Kubernetes-style pod through containerd's CRI plugin).
 PACKAGES=(
     systemd systemd-sysv dbus dbus-user-session udev kmod procps iproute2 util-linux mount
     linux-image-amd64 initramfs-tools e2fsprogs
@@ -37,6 +39,7 @@ PACKAGES=(
     busybox-static jq time python3 gcc libc6-dev strace less psmisc
     runc crun criu podman buildah containerd docker.io conmon netavark aardvark-dns catatonit
     uidmap fuse-overlayfs slirp4netns iptables
+    python3-grpcio python3-grpc-tools python3-protobuf
 )
 
 cache_root="${SKIFF_VM_CACHE:-/var/cache/skiff-vm}"
