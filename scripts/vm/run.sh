@@ -15,6 +15,13 @@
 #               console.log  the guest's serial console (kernel, systemd)
 #               booted       seconds from kernel start to the command starting
 #   --mem MB  guest memory (default 4096); --cpus N  guest CPUs (default 2)
+#   --cgroup v2|hybrid|v1
+#             the guest's cgroup layout, set by systemd at boot (default v2, or $SKIFF_VM_CGROUP):
+#               v2      pure cgroup v2 (systemd.unified_cgroup_hierarchy=1)
+#               hybrid  v1 controllers, cgroup2 at /sys/fs/cgroup/unified for systemd's own
+#                       tracking (systemd.unified_cgroup_hierarchy=0)
+#               v1      legacy: v1 controllers and name=systemd only, no cgroup2 mount
+#                       (systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1)
 #
 # Shares (9p, -virtfs): /opt/swift read-only at /opt/swift (the Swift runtime for test bundles),
 # this checkout read-write at the same path as on the host, the output directory. The guest has
@@ -38,12 +45,14 @@ timeout=3600
 out=""
 mem=4096
 cpus=2
+cgroup="${SKIFF_VM_CGROUP:-v2}"
 while [ $# -gt 0 ]; do
     case "$1" in
         --timeout) timeout="${2:?}"; shift 2 ;;
         --out) out="${2:?}"; shift 2 ;;
         --mem) mem="${2:?}"; shift 2 ;;
         --cpus) cpus="${2:?}"; shift 2 ;;
+        --cgroup) cgroup="${2:?}"; shift 2 ;;
         --) shift; break ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
@@ -51,6 +60,12 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "run.sh: no command (see --help)" >&2; exit 2; }
 cmd="$*"
+case "$cgroup" in
+    v2) cgroup_args="systemd.unified_cgroup_hierarchy=1" ;;
+    hybrid) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0" ;;
+    v1) cgroup_args="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1" ;;
+    *) echo "run.sh: --cgroup: expected v2, hybrid or v1, got \"$cgroup\"" >&2; exit 2 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: must run as root" >&2; exit 1; }
 
 log() { printf 'vm: %s\n' "$*" >&2; }
@@ -84,7 +99,7 @@ trap 'exit 130' INT TERM
 printf '%s\n' "$src" > "$ctl/src-path"
 {
     printf 'cd %q || exit 125\n' "$src"
-    printf 'export SKIFF_VM=1 LANG=C.UTF-8\n'
+    printf 'export SKIFF_VM=1 SKIFF_VM_CGROUP=%s LANG=C.UTF-8\n' "$cgroup"
     printf '%s\n' "$cmd"
 } > "$ctl/cmd.sh"
 
@@ -102,7 +117,7 @@ boot() {
         -display none -monitor none -serial "file:$out/console.log" -no-reboot -nic none \
         -snapshot -drive "file=$image/rootfs.ext4,format=raw,if=virtio,cache=unsafe" \
         -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-        -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 mitigations=off panic=-1 systemd.show_status=1 lsm=lockdown,capability,landlock,yama,bpf" \
+        -append "root=/dev/vda rw console=ttyS0 $cgroup_args mitigations=off panic=-1 systemd.show_status=1 lsm=lockdown,capability,landlock,yama,bpf" \
         -virtfs "local,path=/opt/swift,mount_tag=swift,security_model=none,readonly=on" \
         -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none" \
         -virtfs "local,path=$out,mount_tag=out,security_model=none" \
@@ -118,7 +133,7 @@ boot() {
         fi
         sleep 1
     done
-    log "$accel: command started $(( $(date +%s) - t0 ))s after qemu start (guest uptime $(cat "$out/booted")s)"
+    log "$accel ($cgroup cgroups): command started $(( $(date +%s) - t0 ))s after qemu start (guest uptime $(cat "$out/booted")s)"
 }
 
 accel="${SKIFF_VM_ACCEL:-}"

@@ -2,13 +2,14 @@
 # Run skiff's root test targets in the test VM (Debian 12, systemd as PID 1, pure cgroup v2,
 # kernel 6.1): SkiffIntegrationTests, SkiffConformanceTests and SkiffEngineTests.
 #
-#   sudo scripts/vm/test.sh [--timeout SECS] [--out DIR] [FILTER]
+#   sudo scripts/vm/test.sh [--timeout SECS] [--out DIR] [--cgroup v2|hybrid|v1] [FILTER]
 #
 #   FILTER     a swift-testing --filter regex (default: the three root targets and the runtime
 #              tests on the host's real cgroup2), e.g.
 #              'SkiffIntegrationTests.ResourceTests'
 #   --timeout  hard limit for the VM run (default 2400 s); --out DIR keeps the results
-#              (see run.sh; log is the test output)
+#              (see run.sh; log is the test output); --cgroup: the guest's cgroup layout (run.sh
+#              --cgroup; default v2, or $SKIFF_VM_CGROUP)
 #
 # Everything is built on the host (TCG is ~20x slower): the busybox rootfs, the release skiff
 # (static) and the test bundle (`swift build --build-tests`, which links against /opt/swift's
@@ -34,6 +35,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --timeout) timeout="${2:?}"; shift 2 ;;
         --out) run_args+=(--out "${2:?}"); shift 2 ;;
+        --cgroup) run_args+=(--cgroup "${2:?}"); shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         *) break ;;
     esac
@@ -60,7 +62,7 @@ section "VM: swift-testing --filter '$filter'"
 # The guest command. /var/tmp is on the guest's ext4 root (disposable: qemu -snapshot).
 guest=$(cat <<EOF
 set -e
-echo "guest: \$(uname -r), \$(stat -fc %T /sys/fs/cgroup), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "guest: \$(uname -r), \$(stat -fc %T /sys/fs/cgroup), cgroup.controllers: \$(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null || ls /sys/fs/cgroup | tr '\\n' ' ')"
 echo "guest: systemd \$(systemctl --version | head -1), \$(systemctl is-system-running 2>/dev/null || true)"
 rm -rf /var/tmp/skiff-fixtures /var/tmp/spec-fixtures
 tar -C /var/tmp -xf "$repo/.build/vm-fixtures.tar"
