@@ -21,7 +21,7 @@ enum ConfigPage {
             ]),
             ("DIFFERENCES FROM RUNC", [
                 "skiff follows runc 1.1.5's command line, state, exit codes and error wording except where the specification asks otherwise or an error can be clearer:",
-                "- The default --root is /run/skiff (runc: /run/runc); a container without linux.cgroupsPath gets the cgroup /skiff/<id>.",
+                "- The default --root is /run/skiff (runc: /run/runc); with --systemd-cgroup a container without linux.cgroupsPath gets the unit skiff-<id>.scope (runc: runc-<id>.scope).",
                 "- state and list report as ociVersion the runtime-spec version skiff implements (runc 1.1.5: 1.0.2-dev).",
                 "- Invalid configurations are refused with the JSON path; an unknown capability is an error (runc only warns); a capability the host cannot grant is dropped with a warning (runc fails).",
                 "- A failing poststart hook is a warning and the remaining hooks run (runc 1.1 kills the container); a failing poststop hook never stops the others.",

@@ -191,7 +191,7 @@ final class Harness {
     // MARK: Leftover checks
 
     /// Every place a container can leave traces: its state dir, cgroup dirs in every
-    /// hierarchy (skiff uses /skiff/<id>, runc /<id>), and processes (the clone()d init keeps
+    /// hierarchy (<id> below the caller's cgroup or its parent, as runc), and processes (the clone()d init keeps
     /// the runtime's command line, which names the id; processes in its cgroup).
     func leftovers(_ id: String) -> [String] {
         var found: [String] = []
@@ -207,12 +207,22 @@ final class Harness {
         var dirs: [String] = []
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         var isDir: ObjCBool = false
-        // cgroup v2 unified mount at /sys/fs/cgroup itself
-        dirs.append("\(base)/skiff/\(id)")
-        dirs.append("\(base)/\(id)")
-        for entry in entries where FileManager.default.fileExists(atPath: "\(base)/\(entry)", isDirectory: &isDir) && isDir.boolValue {
-            dirs.append("\(base)/\(entry)/skiff/\(id)")
-            dirs.append("\(base)/\(entry)/\(id)")
+        // In the cgroup2 mount at /sys/fs/cgroup itself and in each hierarchy below it: <id> at
+        // the root, an older skiff's /skiff/<id>, and the default below the caller's cgroup or
+        // its parent (runc's rule, skiff's).
+        var relative = ["/skiff", ""]
+        for line in (readFile("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            guard let own = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last,
+                  own.count > 1 else { continue }
+            for p in [String(own), own.lastIndex(of: "/").map { String(own[..<$0]) } ?? ""] where !relative.contains(p) {
+                relative.append(p)
+            }
+        }
+        for r in relative {
+            dirs.append("\(base)\(r)/\(id)")
+            for entry in entries where FileManager.default.fileExists(atPath: "\(base)/\(entry)", isDirectory: &isDir) && isDir.boolValue {
+                dirs.append("\(base)/\(entry)\(r)/\(id)")
+            }
         }
         return dirs
     }

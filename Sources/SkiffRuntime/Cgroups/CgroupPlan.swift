@@ -93,7 +93,7 @@ extension Cgroups {
         }
         let groups = try plan(resources: resources ?? LinuxResources(), targets: targets, facts: facts,
                               context: context, skipDevices: skipDevices, hasV2: layout.hierarchies.contains { $0.isV2 },
-                              unavailable: unavailable)
+                              unavailable: unavailable, notEnabled: { notEnabled($0, paths: paths, layout: layout) })
         for group in groups {
             try execute(group, context: context)
         }
@@ -121,6 +121,22 @@ extension Cgroups {
                 writeStderr("skiff: warning: \(context): linux.resources.memory.\(ignored.joined(separator: ", ")): kernel memory limits are ignored (deprecated, not supported by recent kernels)\n")
             }
         }
+    }
+
+    /// Why a controller the container's cgroup lacks is missing, when the host's cgroup2 has
+    /// it (its root's cgroup.controllers): the parent's cgroup.subtree_control does not list
+    /// it, typically because the parent holds processes (cgroup v2 enables no controller below
+    /// a cgroup with processes of its own, e.g. a service's cgroup when cgroupsPath is below
+    /// it). nil otherwise. Only asked once a field has failed.
+    static func notEnabled(_ controller: String, paths: [String], layout: CgroupLayout) -> String? {
+        guard let h = layout.hierarchies.first(where: { $0.isV2 }),
+              let dir = paths.first(where: { $0.hasPrefix(cleanPath(h.mountPoint) + "/") }),
+              let host = try? FileSystem.readText(cleanPath(h.mountPoint) + "/cgroup.controllers"),
+              host.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains(Substring(controller)) else { return nil }
+        let parent = parentOf(dir)
+        let busy = !(((try? FileSystem.readText(parent + "/cgroup.procs")) ?? "").isEmpty)
+        return "the \(controller) controller is not enabled for \(dir): \(parent)/cgroup.subtree_control lacks it"
+            + (busy ? " (\(parent) has processes of its own, and cgroup v2 enables no controller below such a cgroup)" : "")
     }
 
     static func isCgroup2(_ dir: String) -> Bool {
@@ -204,7 +220,8 @@ extension Cgroups {
     /// whose controller this host lacks and for invalid values.
     public static func plan(resources r: LinuxResources, targets: [String: CgroupTarget], facts: CgroupFacts,
                             context: String = "config.json", skipDevices: Bool = false,
-                            hasV2: Bool = true, unavailable: [String: String] = [:]) throws(RuntimeError) -> [WriteGroup] {
+                            hasV2: Bool = true, unavailable: [String: String] = [:],
+                            notEnabled: (String) -> String? = { _ in nil }) throws(RuntimeError) -> [WriteGroup] {
         var groups: [WriteGroup] = []
         func fail(_ field: String, _ message: String) -> RuntimeError {
             RuntimeError("\(context): \(field): \(message)")
@@ -215,6 +232,7 @@ extension Cgroups {
                 if let why = unavailable[controller] {
                     throw fail(writes[0].field, "cannot apply this limit as a rootless user: \(why)")
                 }
+                if let why = notEnabled(controller) { throw fail(writes[0].field, why) }
                 throw fail(writes[0].field, "the \(controller) cgroup controller is not available on this host")
             }
             groups.append(WriteGroup(directory: dir, writes: writes))

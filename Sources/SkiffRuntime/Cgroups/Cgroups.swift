@@ -130,19 +130,38 @@ public struct CgroupLayout: Equatable, Sendable {
 }
 
 public enum Cgroups {
-    /// The cgroup path a container gets inside every hierarchy: cgroupsPath when absolute,
-    /// relative to skiff's own cgroup when relative, /skiff/<id> when absent.
-    public static func containerPath(cgroupsPath: String?, id: String, ownPath: String) -> String {
-        guard let path = cgroupsPath, !path.isEmpty else { return "/skiff/" + id }
+    /// The cgroup path a container gets inside a hierarchy, as runc's cgroupfs drivers
+    /// compute it: cgroupsPath when absolute; otherwise cgroupsPath, or the id when there is
+    /// none, below `base` (`relativeBase`). A relative path is cleaned as if rooted first, so
+    /// it cannot climb above `base` (runc utils.CleanPath).
+    public static func containerPath(cgroupsPath: String?, id: String, base: String) -> String {
+        var path = id
+        if let given = cgroupsPath, !given.isEmpty { path = given }
         if path.hasPrefix("/") { return cleanPath(path) }
-        return cleanPath(ownPath + "/" + path)
+        return cleanPath(base + "/" + cleanPath("/" + path))
+    }
+
+    /// What a relative cgroupsPath (or the id, without one) is relative to in hierarchy `h`:
+    /// on a pure cgroup v2 host the parent of skiff's own cgroup (runc fs2 defaultDirPath:
+    /// the own cgroup, a systemd service or session scope, holds processes, so cgroup v2 would
+    /// let no controller be enabled below it: from a shell in foo.service a container lands in
+    /// /system.slice/<id>); with v1 hierarchies (v1 and hybrid hosts) skiff's own cgroup in
+    /// each (runc fs subsysPath).
+    public static func relativeBase(_ h: CgroupHierarchy, layout: CgroupLayout) -> String {
+        layout.kind == .v2 ? parentOf(cleanPath(h.ownPath)) : h.ownPath
     }
 
     /// Host directories for the container, one per hierarchy.
     public static func directories(layout: CgroupLayout, cgroupsPath: String?, id: String) -> [String] {
         layout.hierarchies.map { h in
-            cleanPath(h.mountPoint + "/" + containerPath(cgroupsPath: cgroupsPath, id: id, ownPath: h.ownPath))
+            cleanPath(h.mountPoint + "/" + containerPath(cgroupsPath: cgroupsPath, id: id, base: relativeBase(h, layout: layout)))
         }
+    }
+
+    /// Where skiff before runc's default put a container without cgroupsPath: /skiff/<id> in
+    /// every hierarchy (still recognised at delete, for containers made by an older skiff).
+    public static func legacyDefaultDirectories(layout: CgroupLayout, id: String) -> [String] {
+        layout.hierarchies.map { h in cleanPath(h.mountPoint + "/skiff/" + id) }
     }
 
     /// Creates the directories (mkdir -p). v1 cpuset directories get their parent's cpus and
@@ -212,15 +231,18 @@ public enum Cgroups {
 
     /// cgroup2: makes every controller the hierarchy offers available to `path` by adding it
     /// to cgroup.subtree_control of each ancestor from the mount root down (runc fs2
-    /// CreateCgroupPath). Best effort: a controller that cannot be enabled (an ancestor with
-    /// processes, rootless) shows up later as "controller not available" for the field using it.
+    /// CreateCgroupPath). Best effort: the kernel refuses (EBUSY) an ancestor that holds
+    /// processes itself (no internal processes: e.g. a service's own cgroup, when cgroupsPath
+    /// is absolute and below it), and rootless callers may not write there; a field needing
+    /// such a controller then fails naming the subtree_control file (`Cgroups.apply`).
     static func enableControllers(above path: String) {
         var ancestors: [String] = []
+        var mountRoot: String?
         var dir = parentOf(path)
         while dir != "/" {
             ancestors.append(dir)
             let up = parentOf(dir)
-            if FileSystem.isDirectory(up) && !FileSystem.exists(up + "/cgroup.subtree_control") { break }  // dir is the mount root
+            if FileSystem.isDirectory(up) && !FileSystem.exists(up + "/cgroup.subtree_control") { mountRoot = dir; break }
             dir = parentOf(dir)
         }
         for dir in ancestors.reversed() {
@@ -231,6 +253,12 @@ public enum Cgroups {
             let enabled = Set(((try? FileSystem.readText(dir + "/cgroup.subtree_control")) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }))
             let missing = available.split(whereSeparator: { $0 == " " || $0 == "\n" }).filter { !enabled.contains($0) }
             if missing.isEmpty { continue }
+            // A cgroup with processes of its own (below the root) is left alone: the kernel
+            // refuses the domain controllers there but takes the threaded ones (cpuset, cpu,
+            // pids), which would turn its new children "domain invalid" (joining them fails
+            // with EOPNOTSUPP) and change, for good, a cgroup that is not the container's
+            // (e.g. the service skiff runs in, when cgroupsPath is below it).
+            if dir != mountRoot, !(((try? FileSystem.readText(dir + "/cgroup.procs")) ?? "").isEmpty) { return }
             if (try? Cgroups.writeFile(dir + "/cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))) == nil {
                 for c in missing { try? Cgroups.writeFile(dir + "/cgroup.subtree_control", "+" + c) }
             }
@@ -322,7 +350,8 @@ public enum Cgroups {
 
     /// The ancestors of the container directories that create will make (mkdir -p): for each
     /// path, the topmost missing one. Delete removes them again when empty (runtime-spec: delete
-    /// removes what create made). Not for the default /skiff/<id>: /skiff is skiff's own.
+    /// removes what create made). None without cgroupsPath: the container's cgroup is then
+    /// made directly below an existing one (`relativeBase`).
     public static func missingParents(_ paths: [String], cgroupsPath: String?) -> [String] {
         guard let given = cgroupsPath, !given.isEmpty else { return [] }
         var result: [String] = []

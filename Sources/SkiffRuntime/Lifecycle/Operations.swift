@@ -150,12 +150,14 @@ extension Container {
 
     /// The recorded cgroup paths once init is gone, when nothing can be checked against a live
     /// init: those that are the directories this id and the saved config's cgroupsPath give
-    /// (the default /skiff/<id>, or e.g. docker's /docker/<id>), each a clean, non-root cgroup
+    /// (the default <id> below skiff's cgroup or its parent, an older skiff's /skiff/<id>, or
+    /// e.g. docker's /docker/<id>), each a clean, non-root cgroup
     /// of a hierarchy of this host. A state whose recorded paths disagree with its own config
     /// (stale or forged) gets only the id's default cgroup.
     func recordedContainerCgroupPaths() -> [String] {
         let layout = CgroupLayout.host()
         var expected = Cgroups.directories(layout: layout, cgroupsPath: nil, id: id)
+            + Cgroups.legacyDefaultDirectories(layout: layout, id: id)
         if let path = (try? state.config())?.linux?.cgroupsPath {
             expected += Cgroups.directories(layout: layout, cgroupsPath: path, id: id)
         }
@@ -200,14 +202,16 @@ extension Container {
     /// `load`). Nothing the state file says is acted on (a damaged, forged or foreign state
     /// could name any process, cgroup or hook); what is verifiable from the id alone is: the
     /// state directory (a symlink in its place: the link only) and, when that directory was
-    /// there, the cgroup skiff gives this id by default (/skiff/<id> in each hierarchy, which
-    /// skiff owns): its processes are killed and it is removed. A container made with its own
+    /// there, the cgroup skiff gives this id by default (<id> below skiff's own cgroup, or its
+    /// parent on cgroup v2, as runc; /skiff/<id> from an older skiff): its processes are
+    /// killed and it is removed. A container made with its own
     /// cgroupsPath keeps its processes and cgroups, and the warning says so.
     public static func forceRemove(_ id: String, options: RuntimeOptions, reason: RuntimeError? = nil) {
         let store = options.store
         guard FileSystem.exists(store.directory(id)) else { return }
         let layout = CgroupLayout.host()
-        let defaults = Cgroups.directories(layout: layout, cgroupsPath: nil, id: id).filter { FileSystem.isDirectory($0) }
+        let defaults = (Cgroups.directories(layout: layout, cgroupsPath: nil, id: id)
+            + Cgroups.legacyDefaultDirectories(layout: layout, id: id)).filter { FileSystem.isDirectory($0) }
         if !defaults.isEmpty {
             // Kill, thaw (a frozen process dies only once thawed), remove; again while
             // something forked in between.
@@ -221,8 +225,8 @@ extension Container {
         }
         store.remove(id)
         if let reason {
-            let cgroups = defaults.isEmpty ? "no default cgroup (/skiff/\(id)) was found, so processes in a cgroup the state names are left running"
-                : "killed and removed its default cgroup (/skiff/\(id))"
+            let cgroups = defaults.isEmpty ? "no default cgroup (\(id)) was found, so processes in a cgroup the state names are left running"
+                : "killed and removed its default cgroup (\(defaults[0])\(defaults.count > 1 ? " and \(defaults.count - 1) more" : ""))"
             writeStderr("skiff: warning: \(reason); removed \(store.directory(id)) and \(cgroups); nothing named in the state file was acted on (no signals, hooks or cgroups)\n")
         }
     }

@@ -321,9 +321,12 @@ struct RootfsBuilder {
         }
     }
 
-    /// A "cgroup" mount: cgroup2 when the host is v2 and the container has its own cgroup
-    /// namespace; otherwise a tmpfs holding a bind of the container's own cgroup directory
-    /// for each hierarchy (what the container would see with its cgroup namespace).
+    /// A "cgroup" mount, as runc's mountCgroupV2/V1. On a pure cgroup v2 host a new cgroup2
+    /// mount, whose root is the container's cgroup namespace root: its own cgroup with a cgroup
+    /// namespace, the host's whole hierarchy without one (what `--cgroupns=host` asks for);
+    /// where the kernel refuses a new mount (EPERM/EBUSY: a user namespace without its own
+    /// cgroup namespace) a bind of the host's cgroup2 mount. On v1 and hybrid hosts a tmpfs
+    /// holding a bind of the container's own cgroup directory for each hierarchy.
     private func mountCgroup(_ op: MountOp) throws(RuntimeError) {
         let ro = op.flags & MountFlags.rdonly != 0
         let base = op.flags & (MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec | MountFlags.relatime)
@@ -333,12 +336,14 @@ struct RootfsBuilder {
             defer { target.close() }
             try root.verifyInside(target, op.destination)
             let label = plan.rootfs + op.destination
-            if isV2Only && plan.newCgroupNamespace {
-                try Mounts.mount("cgroup2", target.procPath, "cgroup2", base | (ro ? MountFlags.rdonly : 0), label: label)
-                return
-            }
             if isV2Only {
-                try Mounts.mount(plan.cgroupPaths[0], target.procPath, "", MountFlags.bind | MountFlags.rec, label: label)
+                do {
+                    try Mounts.mount("cgroup2", target.procPath, "cgroup2", base | (ro ? MountFlags.rdonly : 0), label: label)
+                    return
+                } catch {
+                    guard !plan.newCgroupNamespace, error.errno == EPERM || error.errno == EBUSY else { throw error }
+                }
+                try Mounts.mount(plan.cgroupMountPoints[0], target.procPath, "", MountFlags.bind, label: label)
             } else {
                 try Mounts.mount("tmpfs", target.procPath, "tmpfs", base, "mode=755", label: label)
                 for (mountPoint, hostDir) in zip(plan.cgroupMountPoints, plan.cgroupPaths) {
