@@ -71,7 +71,7 @@ extension Integration {
             let u = h.sh("(sleep 1; cat \(data) > \(fifo)) & exec \(Paths.binary) --root \(h.root) update -r \(fifo) \(id)", timeout: 40)
             #expect(!u.timedOut && u.status == 0, "\(u)")
             if !Self.hostIsCgroup2Unified {
-                let max = readFile("/sys/fs/cgroup/pids/skiff/\(id)/pids.max")
+                let max = readFile(Integration.CgroupV2.defaultDirectory(id) + "/pids.max")
                 #expect(max == "123\n", "\(max ?? "missing")")
             }
             #expect(h.skiff("delete", "--force", id).status == 0)

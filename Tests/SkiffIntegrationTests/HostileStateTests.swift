@@ -149,7 +149,7 @@ extension Integration {
             #expect(!fileExists("\(h.root)/\(id)"), "delete -f left the state dir (state.json as \(kind))")
             // A damaged state proves nothing about init: it is left alone (and told).
             #expect(d.stderr.contains("warning"), "\(d)")
-            // Its default cgroup (/skiff/<id>, from the id alone) is torn down with its init.
+            // Its default cgroup (<id> below the caller's, from the id alone) is torn down with its init.
             h.expectNothingLeft(id)
         }
 
@@ -295,7 +295,7 @@ extension Integration {
 
 extension Integration.HostileState {
     /// Without a pid namespace, processes can outlive init. Once init is gone the trusted state's
-    /// recorded cgroups (the default /skiff/<id>, or the config's own cgroupsPath, as docker and
+    /// recorded cgroups (the default <id> below the caller's cgroup, or the config's own cgroupsPath, as docker and
     /// containerd give) are still cleaned: `kill --all` (containerd's shim sends it when init of
     /// a host-pid container exits) and `delete`.
     @Test(arguments: [false, true])
@@ -310,7 +310,8 @@ extension Integration.HostileState {
         let (id, _) = h.create(bundle)
         #expect(h.skiff("start", id).status == 0)
         #expect(waitUntil { h.status(id) == "stopped" })
-        let cgroupDir = ownCgroupsPath ? "/sys/fs/cgroup/pids\(custom)" : "/sys/fs/cgroup/pids/skiff/\(id)"
+        let v2 = Integration.CgroupV2.pureV2
+        let cgroupDir = ownCgroupsPath ? (v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/pids") + custom : Integration.CgroupV2.defaultDirectory(id)
         let procs = (try? String(contentsOfFile: cgroupDir + "/cgroup.procs", encoding: .utf8)) ?? ""
         #expect(!procs.isEmpty, "the background sleep should outlive init in \(cgroupDir)")
         let k = h.skiff(args: ["kill", "--all", id, "KILL"], timeout: Self.deadline)
