@@ -231,10 +231,11 @@ public enum Cgroups {
 
     /// cgroup2: makes every controller the hierarchy offers available to `path` by adding it
     /// to cgroup.subtree_control of each ancestor from the mount root down (runc fs2
-    /// CreateCgroupPath). Best effort: the kernel refuses (EBUSY) an ancestor that holds
-    /// processes itself (no internal processes: e.g. a service's own cgroup, when cgroupsPath
-    /// is absolute and below it), and rootless callers may not write there; a field needing
-    /// such a controller then fails naming the subtree_control file (`Cgroups.apply`).
+    /// CreateCgroupPath), except one below the root that holds processes itself (e.g. the
+    /// service skiff runs in, when an absolute cgroupsPath is below it: cgroup v2 has no
+    /// controllers for the children of such a cgroup). Best effort (rootless callers may not
+    /// write there either): a field needing a controller that is not enabled then fails
+    /// naming the subtree_control file (`Cgroups.apply`).
     static func enableControllers(above path: String) {
         var ancestors: [String] = []
         var mountRoot: String?
