@@ -310,7 +310,10 @@ extension Integration.HostileState {
         let (id, _) = h.create(bundle)
         #expect(h.skiff("start", id).status == 0)
         #expect(waitUntil { h.status(id) == "stopped" })
-        let cgroupDir = ownCgroupsPath ? "/sys/fs/cgroup/pids\(custom)" : "/sys/fs/cgroup/pids/skiff/\(id)"
+        // The pids cgroup on a v1/hybrid host, the one cgroup on pure v2, as state.json records it.
+        let recorded = (try Self.json("\(h.root)/\(id)/state.json")["cgroupPaths"] as? [String]) ?? []
+        let cgroupDir = recorded.first { $0.hasPrefix("/sys/fs/cgroup/pids/") } ?? recorded.first ?? "(none recorded)"
+        #expect(cgroupDir.hasSuffix(ownCgroupsPath ? custom : "/skiff/\(id)"), "\(recorded)")
         let procs = (try? String(contentsOfFile: cgroupDir + "/cgroup.procs", encoding: .utf8)) ?? ""
         #expect(!procs.isEmpty, "the background sleep should outlive init in \(cgroupDir)")
         let k = h.skiff(args: ["kill", "--all", id, "KILL"], timeout: Self.deadline)
