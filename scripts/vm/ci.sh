@@ -10,7 +10,9 @@
 #      SKIFF_VM_FILTER   the tests to run (swift-testing --filter regex). Default: the cgroup
 #                        tests (Integration Resources, OOM, Lifecycle: limits, OOM events, pause/
 #                        resume, events, ps, update, delete; the systemd cgroup driver
-#                        (SystemdCgroup), frozen cgroups; the runtime tests on the real
+#                        (SystemdCgroup), frozen cgroups; every v2 controller file with
+#                        update, events --stats, nesting, delegation, CLONE_INTO_CGROUP
+#                        (CgroupV2Real, ~150 s); the runtime tests on the real
 #                        cgroup2). The integration suite is serialized and every test takes
 #                        10-90 s under TCG, so all of it (~4 h on a shared 2-core host) does not
 #                        fit CI's budget: run `scripts/vm/test.sh` (no filter) for that.
@@ -37,7 +39,7 @@ t_img=$(date +%s)
 
 step "root test targets in the VM (scripts/vm/test.sh)"
 rc=0
-filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup)/|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/}"
+filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2Real)/|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/}"
 "$here/test.sh" --timeout "${SKIFF_VM_TIMEOUT:-1800}" "$filter" || rc=$?
 t_end=$(date +%s)
 printf '\n==> vm/ci: image %ss, VM suite (host builds + boot + tests) %ss, exit %s\n' \
