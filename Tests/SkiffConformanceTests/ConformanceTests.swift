@@ -51,6 +51,9 @@ struct Expectation {
     var hostFileContains: [String: [String]]
     /// Why the expectation holds only on a cgroup v1/hybrid host; skipped on pure cgroup v2.
     var cgroupV1Only: String?
+    /// Why the expectation holds only on a pure cgroup v2 host (the v2 variants of the
+    /// `cgroup_v1_only` fixtures); skipped elsewhere.
+    var cgroupV2Only: String?
 
     init(_ json: [String: Any], name: String) {
         // `host_has_any`: the expectation holds on hosts where one of these paths exists; on
@@ -76,6 +79,7 @@ struct Expectation {
         hostAbsent = json["host_absent"] as? [String] ?? []
         hostFileContains = json["host_file_contains"] as? [String: [String]] ?? [:]
         cgroupV1Only = json["cgroup_v1_only"] as? String
+        cgroupV2Only = json["cgroup_v2_only"] as? String
     }
 
     /// One-line summary for the table.
@@ -126,9 +130,14 @@ func runFixture(_ name: String) -> FixtureResult {
         return FixtureResult(name: name, feature: name, expected: "?", observed: "unreadable expect.json", failures: ["\(name): cannot parse expect.json"])
     }
     let expect = Expectation(json, name: name)
-    if let why = expect.cgroupV1Only, FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") {
+    let pureV2 = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+    if let why = expect.cgroupV1Only, pureV2 {
         return FixtureResult(name: name, feature: expect.feature, expected: expect.summary,
                              observed: "skipped (pure cgroup v2 host): \(why)", failures: [])
+    }
+    if let why = expect.cgroupV2Only, !pureV2 {
+        return FixtureResult(name: name, feature: expect.feature, expected: expect.summary,
+                             observed: "skipped (not a pure cgroup v2 host): \(why)", failures: [])
     }
     var failures: [String] = []
     var observed = ""

@@ -11,7 +11,10 @@
 #                        tests (Integration Resources, OOM, Lifecycle: limits, OOM events, pause/
 #                        resume, events, ps, update, delete; the systemd cgroup driver
 #                        (SystemdCgroup), frozen cgroups, cgroup placement and mounts (CgroupV2);
-#                        the runtime tests on the real cgroup2). The integration suite is serialized and every test takes
+#                        every v2 controller file with
+#                        update, events --stats, nesting, delegation, CLONE_INTO_CGROUP
+#                        (CgroupV2Real, ~150 s); the runtime tests on the real
+#                        cgroup2). The integration suite is serialized and every test takes
 #                        10-90 s under TCG, so all of it (~4 h on a shared 2-core host) does not
 #                        fit CI's budget: run `scripts/vm/test.sh` (no filter) for that.
 #      SKIFF_VM_V1       0: skip the second guest run, with cgroup v1 + systemd (test.sh --cgroup
@@ -40,7 +43,7 @@ t_img=$(date +%s)
 
 step "root test targets in the VM (scripts/vm/test.sh)"
 rc=0
-filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2)/|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/}"
+filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2|CgroupV2Real)/|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/}"
 "$here/test.sh" --timeout "${SKIFF_VM_TIMEOUT:-1800}" "$filter" || rc=$?
 t_v2=$(date +%s)
 

@@ -16,7 +16,7 @@ public enum V2CPU {
         return UInt64(ceil(pow(10, exponent)))
     }
 
-    /// PURE. cpu.idle, cpu.weight (converted from shares), cpu.max.burst, cpu.max
+    /// PURE. cpu.idle (0 before, 1 after the weight), cpu.weight (converted from shares), cpu.max.burst, cpu.max
     /// ("quota period", quota ≤ 0 → "max", period defaulting to 100000). Realtime
     /// limits do not exist in cgroup v2: an error if set.
     public static func plan(_ c: LinuxCPU) throws(CgroupPlanError) -> [CgroupWrite] {
@@ -28,13 +28,18 @@ public enum V2CPU {
         }
         var writes: [CgroupWrite] = []
         let quota = c.quota ?? 0, period = c.period ?? 0
-        if let idle = c.idle {
-            writes.append(CgroupWrite("cpu.idle", "\(idle)", field: field + ".idle"))
-        }
+        // The kernel refuses cpu.weight (EINVAL) while cpu.idle is 1: an idle group's weight is
+        // the minimum until idle goes back to 0, which restores the weight written before. So
+        // idle 0 goes first (a weight in the same config or update then works on a group that
+        // was idle), idle 1 last (the weight is kept for later). runc writes idle first and
+        // fails on shares + idle 1.
+        let idleWrite = c.idle.map { CgroupWrite("cpu.idle", "\($0)", field: field + ".idle") }
+        if let idleWrite, c.idle == 0 { writes.append(idleWrite) }
         if let shares = c.shares {
             let w = weight(shares: shares)
             if w != 0 { writes.append(CgroupWrite("cpu.weight", "\(w)", field: field + ".shares")) }
         }
+        if let idleWrite, c.idle != 0 { writes.append(idleWrite) }
         if let burst = c.burst {
             writes.append(CgroupWrite("cpu.max.burst", "\(burst)", field: field + ".burst", retryOnEINVAL: quota != 0))
         }
