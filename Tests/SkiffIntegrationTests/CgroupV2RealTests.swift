@@ -22,8 +22,11 @@ extension Integration {
             readFile(dir + "/" + name)?.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        /// The container's cgroup directory on the host (skiff's default /skiff/<id>).
-        static func dir(_ id: String) -> String { "/sys/fs/cgroup/skiff/\(id)" }
+        /// The container's cgroup directory on the host (the default, as runc: the id below the
+        /// parent of the caller's cgroup).
+        static func dir(_ id: String) -> String { Integration.CgroupV2.defaultDirectory(id) }
+        /// The /proc/<pid>/cgroup line of a process in `dir`.
+        static func procCgroup(_ dir: String) -> String { "0::" + String(dir.dropFirst("/sys/fs/cgroup".count)) + "\n" }
 
         /// What the container sees: `name=content` for each file of its /sys/fs/cgroup, read with
         /// `exec` (the fixture's cgroup namespace and cgroup mount).
@@ -411,7 +414,7 @@ extension Integration {
             #expect(Self.file(d, "pids.max") == "30", "the namespace root's limits are the runtime's")
             #expect(Self.file(d, "cgroup.subtree_control")?.contains("pids") == true)
             let pid = h.pid(id)
-            #expect(readFile("/proc/\(pid)/cgroup") == "0::/skiff/\(id)/sub\n")
+            #expect(readFile("/proc/\(pid)/cgroup") == Self.procCgroup(d + "/sub"))
             let ps = h.skiff("ps", "--format", "json", id)
             #expect((try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8))) as? [Int] == [pid], "\(ps)")
             #expect(h.skiff("delete", "--force", id).status == 0)
@@ -434,7 +437,7 @@ extension Integration {
             let pid = h.pid(id)
             let call = text.split(separator: "\n").first { $0.hasPrefix("clone3(") && $0.hasSuffix("= \(pid)") }
             #expect(call?.contains("CLONE_INTO_CGROUP") == true, "strace: \(text)")
-            #expect(readFile("/proc/\(pid)/cgroup") == "0::/skiff/\(id)\n")
+            #expect(readFile("/proc/\(pid)/cgroup") == Self.procCgroup(Self.dir(id)))
             #expect(h.skiff("delete", "--force", id).status == 0)
             h.expectNothingLeft(id)
         }
