@@ -45,6 +45,9 @@ public struct CheckpointOptions: Sendable {
 /// The file beside criu's images that records init's stdio (runc's descriptors.json: the
 /// targets of /proc/<init>/fd/0..2, e.g. "pipe:[1234]", "/dev/null").
 let descriptorsFilename = "descriptors.json"
+/// skiff's addition: for fd 0..2, criu's external file key ("file[mnt_id:inode]") of a stdio
+/// file outside the container's mounts, or "".
+let externalDescriptorsFilename = "skiff-external-stdio.json"
 
 extension Container {
     /// `checkpoint`: dumps the container's process tree with criu (runc's Checkpoint). Without
@@ -140,9 +143,18 @@ extension Container {
             for fd in 0...2 {
                 descriptors.append(.string((try? FileSystem.readLink("/proc/\(state.initPid)/fd/\(fd)")) ?? "/dev/null"))
             }
+            // Stdio on a file the container cannot see (the host's /dev/null of `run -d
+            // </dev/null`, a log file): an external file for criu, given back at restore.
+            // (runc reopens a host /dev/null inside the container at create; skiff does not.)
+            let external = Container.externalStdio(pid: state.initPid)
+            opts = request.opts!
+            opts.external += external.filter { !$0.isEmpty }
+            request.opts = opts
             do {
                 try FileSystem.writeAtomic(options.imagePath + "/" + descriptorsFilename,
                                            Array(JSONValue.array(descriptors).serialized().utf8), mode: 0o600)
+                try FileSystem.writeAtomic(options.imagePath + "/" + externalDescriptorsFilename,
+                                           Array(JSONValue.array(external.map { .string($0) }).serialized().utf8), mode: 0o600)
             } catch { throw RuntimeError("\(descriptorsFilename): \(error)") }
         }
         var session = CriuSession(logPath: options.effectiveWorkPath + "/dump.log")
@@ -179,9 +191,43 @@ extension Container {
             if st.st_mode & S_IFMT == S_IFDIR { continue }
             opts.extMnt.append(CriuKeyValue(path, "/dev/null"))
         }
-        for device in spec.linux?.devices ?? [] {
-            opts.extMnt.append(CriuKeyValue(device.path, device.path))
+        for path in Container.devicePaths(spec) {
+            opts.extMnt.append(CriuKeyValue(path, path))
         }
+    }
+
+    /// The container's devices as runc lists them (c.config.Devices): the default ones and
+    /// linux.devices.
+    static func devicePaths(_ spec: Spec) -> [String] {
+        var paths = DevicePlan.defaults.map(\.path)
+        for d in spec.linux?.devices ?? [] where !paths.contains(cleanPath(d.path)) { paths.append(cleanPath(d.path)) }
+        return paths
+    }
+
+    /// For init's fd 0..2: criu's external key of a regular file or memory device (/dev/null…)
+    /// on a mount outside the container's mount namespace, else "".
+    static func externalStdio(pid: Int32) -> [String] {
+        var visible = Set<Int>()
+        if let info = try? FileSystem.readText("/proc/\(pid)/mountinfo") {
+            for line in info.split(separator: "\n") {
+                if let id = line.split(separator: " ").first.flatMap({ Int($0) }) { visible.insert(id) }
+            }
+        }
+        var keys: [String] = []
+        for fd in 0...2 {
+            var key = ""
+            var st = stat()
+            if stat("/proc/\(pid)/fd/\(fd)", &st) == 0,
+               st.st_mode & S_IFMT == S_IFREG || (st.st_mode & S_IFMT == S_IFCHR && Devices.major(UInt(st.st_rdev)) == 1),
+               let info = try? FileSystem.readText("/proc/\(pid)/fdinfo/\(fd)"),
+               let line = info.split(separator: "\n").first(where: { $0.hasPrefix("mnt_id:") }),
+               let mnt = Int(String(line.dropFirst("mnt_id:".count).drop(while: { $0 == " " || $0 == "\t" }))),
+               !visible.contains(mnt) {
+                key = "file[\(String(mnt, radix: 16)):\(String(UInt64(st.st_ino), radix: 16))]"
+            }
+            keys.append(key)
+        }
+        return keys
     }
 
     static func isBind(_ m: Mount) -> Bool {

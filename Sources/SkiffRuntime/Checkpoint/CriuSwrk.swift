@@ -75,7 +75,7 @@ struct CriuSession {
 
     func failure(_ what: String) -> RuntimeError {
         var message = "criu failed: \(what); log file: \(logPath)"
-        let errors = Criu.logErrors(logPath)
+        let errors = Criu.logErrors(logPath).filter { !what.includes($0) }
         if !errors.isEmpty { message += "; criu said: " + errors.joined(separator: " | ") }
         return RuntimeError(message)
     }
@@ -145,7 +145,9 @@ struct CriuSession {
             if !resp.success {
                 got.fd?.close()
                 var what = "type \(request.type.name) errno \(resp.crErrno ?? 0)"
-                if let message = resp.crErrmsg, !message.isEmpty { what += " (\(message))" }
+                if let message = resp.crErrmsg.map({ String($0.reversed().drop(while: { $0 == "\n" }).reversed()) }), !message.isEmpty {
+                    what += " (\(message))"
+                }
                 throw failure(what)
             }
             if resp.isNotify {

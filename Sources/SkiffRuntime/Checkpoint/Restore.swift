@@ -186,11 +186,18 @@ extension Container {
             if !(spec.linux?.maskedPaths ?? []).isEmpty {
                 opts.extMnt.append(CriuKeyValue("/dev/null", "/dev/null"))
             }
-            for device in spec.linux?.devices ?? [] {
-                opts.extMnt.append(CriuKeyValue(device.path, device.path))
+            for path in devicePaths(spec) {
+                opts.extMnt.append(CriuKeyValue(path, path))
             }
             for (i, d) in descriptors.enumerated() where d.includes("pipe:") {
                 opts.inheritFd.append(CriuInheritFd(key: d, fd: Int32(i)))
+            }
+            // Stdio files checkpoint made external (skiff's own file; absent in runc's images).
+            if let bytes = try? FileSystem.readRegularFile(imagePath + "/" + externalDescriptorsFilename, limit: 1 << 16),
+               case .array(let keys)? = try? JSONValue.parse(bytes) {
+                for (i, key) in keys.prefix(3).enumerated() {
+                    if case .string(let k) = key, !k.isEmpty { opts.inheritFd.append(CriuInheritFd(key: k, fd: Int32(i))) }
+                }
             }
 
             var consoleSocket: FD? = nil
