@@ -205,6 +205,39 @@ extension Integration {
             h.expectNothingLeft(id)
         }
 
+        /// A terminal container (runc's simple_cr): the restored one gets a new pty master,
+        /// sent to --console-socket (criu's orphan-pts-master), and its output goes on there.
+        @Test(.enabled(if: criuWorks)) func terminalContainerWithConsoleSocket() throws {
+            let h = try Harness()
+            let listener = try ConsoleListener(path: h.path("console") + ".sock")
+            let bundle = try Bundle.make(in: h) { c in
+                c["root.readonly"] = false
+                c["process.terminal"] = true
+                c.shell("i=0; while true; do i=$((i+1)); echo $i > /tmp/count; echo tick-$i; sleep 1; done")
+            }
+            let file = bundle.rootfs + "/tmp/count"
+            let id = h.newID("tty")
+            #expect(h.skiff("run", "-d", "--console-socket", listener.path, "-b", bundle.path, id).status == 0)
+            let first = try #require(listener.receive(timeout: 30)?.fds.first, "no pty master")
+            #expect(readUntil(first, marker: "tick-2", timeout: 60).contains("tick-2"))
+            let image = h.path("image")
+            let c = checkpoint(h, id, image)
+            close(first)
+            #expect(c.status == 0, "\(c)\n\(readFile(image + "/dump.log")?.suffix(2000) ?? "")")
+            let last = try #require(Self.count(file))
+            let r = restore(h, id, bundle, image, ["--console-socket", listener.path])
+            #expect(r.status == 0, "\(r)\n\(readFile(image + "/restore.log")?.suffix(2000) ?? "")")
+            let master = try #require(listener.receive(timeout: 30)?.fds.first, "no pty master after restore")
+            defer { close(master) }
+            #expect(ptsName(master)?.hasPrefix("/dev/pts/") == true)
+            let marker = "tick-\(last + 2)"
+            let out = readUntil(master, marker: marker, timeout: 60)
+            #expect(out.contains(marker), "restored output: \(out.debugDescription)")
+            Self.expectContinues(file, from: last)
+            #expect(h.skiff("delete", "-f", id).status == 0)
+            h.expectNothingLeft(id)
+        }
+
         /// Attached restore waits for the container and exits with its status, then removes it.
         @Test(.enabled(if: criuWorks)) func attachedRestoreWaitsAndReturnsTheExitStatus() throws {
             let h = try Harness()
