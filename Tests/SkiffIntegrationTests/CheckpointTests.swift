@@ -19,27 +19,37 @@ extension Integration {
         static func counter(_ h: Harness, file: String = "/tmp/count", _ edit: (Config) -> Void = { _ in }) throws -> Bundle {
             try Bundle.make(in: h) { c in
                 c["root.readonly"] = false
-                c.shell("i=0; while true; do i=$((i+1)); echo $i > \(file); sleep 1; done")
+                // A token picked at start: a restored process still has it, a new one would not.
+                c.shell("t=$(cat /proc/sys/kernel/random/uuid); i=0; while true; do i=$((i+1)); echo \"$i $t\" > \(file); sleep 1; done")
                 edit(c)
             }
         }
 
         static func count(_ path: String) -> Int? {
-            readFile(path).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            readFile(path).flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.flatMap { Int($0) } }
+        }
+
+        /// The token the counter picked at start ("" for a counter without one).
+        static func token(_ path: String) -> String? {
+            readFile(path).map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" }).dropFirst().first.map(String.init) ?? "" }
         }
 
         /// Waits until the counter file reaches `at least`; returns its value.
         @discardableResult
         static func waitCount(_ path: String, atLeast n: Int) -> Int? {
             var v: Int? = nil
-            waitUntil(timeout: 60) { v = count(path); return (v ?? 0) >= n }
+            waitUntil(timeout: 20) { v = count(path); return (v ?? 0) >= n }
             return v
         }
 
         /// After a restore, the counter goes on from `last` (a new process would start at 1).
         static func expectContinues(_ path: String, from last: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+            let before = token(path)
+            defer {
+                #expect(token(path) == before, "a new process, not the restored one, writes the counter", sourceLocation: sourceLocation)
+            }
             var next: Int? = nil
-            let moved = waitUntil(timeout: 60) { next = count(path); return next != nil && next != last }
+            let moved = waitUntil(timeout: 20) { next = count(path); return next != nil && next != last }
             #expect(moved, "counter stuck at \(last) after restore", sourceLocation: sourceLocation)
             #expect((next ?? 0) > last, "counter restarted: \(last) before, \(next ?? -1) after restore", sourceLocation: sourceLocation)
         }
@@ -75,7 +85,7 @@ extension Integration {
             Self.expectContinues(file, from: last)
             // state, exec, kill and delete work on the restored container.
             let e = h.skiff("exec", id, "cat", "/tmp/count")
-            #expect(e.status == 0 && Int(e.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > last, "\(e)")
+            #expect(e.status == 0 && (e.stdout.split(separator: " ").first.flatMap { Int($0) } ?? 0) > last, "\(e)")
             #expect(h.skiff("kill", id, "KILL").status == 0)
             waitUntil(timeout: 30) { h.status(id) == "stopped" }
             #expect(h.skiff("delete", id).status == 0)
@@ -101,15 +111,16 @@ extension Integration {
             let last = try #require(Self.count(file))
             let other = h.newID("restored")
             let pidFile = h.path("pid")
+            let token = Self.token(file)
             let r = restore(h, other, bundle, image, ["--pid-file", pidFile])
             #expect(r.status == 0, "\(r)")
             #expect(h.status(other) == "running")
             #expect(readFile(pidFile).flatMap { Int($0) } == h.pid(other))
-            // The image holds the counter as it was at the checkpoint: it goes on from there,
-            // and overwrites the later values.
+            // The image holds the counter as it was at the checkpoint: the restored process
+            // (same token) goes on from there, overwriting the later values.
             var next: Int? = nil
-            waitUntil(timeout: 60) { next = Self.count(file); return next != nil && next != last }
-            #expect((next ?? 0) > 1 && (next ?? 0) <= last + 1, "restored counter: \(next ?? -1), checkpoint near \(before), last \(last)")
+            waitUntil(timeout: 20) { next = Self.count(file); return next != nil && next != last }
+            #expect((next ?? 0) > 1 && Self.token(file) == token, "restored counter: \(next ?? -1), checkpoint near \(before), last \(last)")
             #expect(h.skiff("delete", "-f", other).status == 0)
             h.expectNothingLeft(other)
             h.expectNothingLeft(id)
@@ -187,7 +198,7 @@ extension Integration {
             }
             let id = h.newID("tcp")
             #expect(h.skiff("run", "-d", "-b", bundle.path, id).status == 0)
-            waitUntil(timeout: 60) { (lastLine() ?? 0) >= 2 }
+            waitUntil(timeout: 20) { (lastLine() ?? 0) >= 2 }
             try #require((lastLine() ?? 0) >= 2, "no data over the loopback connection: \(readFile(file) ?? "nil")")
             let image = h.path("image")
             let without = checkpoint(h, id, image + "-refused")
@@ -199,7 +210,7 @@ extension Integration {
             let r = restore(h, id, bundle, image, ["--tcp-established"])
             #expect(r.status == 0, "\(r)\n\(readFile(image + "/restore.log")?.suffix(2000) ?? "")")
             var now: Int? = nil
-            let moved = waitUntil(timeout: 60) { now = lastLine(); return (now ?? 0) > last }
+            let moved = waitUntil(timeout: 20) { now = lastLine(); return (now ?? 0) > last }
             #expect(moved, "no data over the restored connection (last \(last), now \(now ?? -1))")
             #expect(h.skiff("delete", "-f", id).status == 0)
             h.expectNothingLeft(id)
@@ -235,6 +246,32 @@ extension Integration {
             #expect(out.contains(marker), "restored output: \(out.debugDescription)")
             Self.expectContinues(file, from: last)
             #expect(h.skiff("delete", "-f", id).status == 0)
+            h.expectNothingLeft(id)
+        }
+
+        /// --systemd-cgroup: the restored container gets its own transient unit (criu is
+        /// started in it) and lands in that unit's cgroup, under the new id.
+        @Test(.enabled(if: criuWorks && fileExists("/run/systemd/system"))) func systemdCgroupDriverRestoreUnderANewID() throws {
+            let h = try Harness()
+            let bundle = try Self.counter(h)
+            let file = bundle.rootfs + "/tmp/count"
+            let id = h.newID("sd")
+            let sd = ["--systemd-cgroup"]
+            #expect(h.skiff(args: ["run", "-d", "-b", bundle.path, id], globals: sd).status == 0)
+            Self.waitCount(file, atLeast: 2)
+            let image = h.path("image")
+            let c = h.skiff(args: ["checkpoint", "--image-path", image, id], globals: sd, timeout: 300)
+            #expect(c.status == 0, "\(c)\n\(readFile(image + "/dump.log")?.suffix(2000) ?? "")")
+            let last = try #require(Self.count(file))
+            let other = h.newID("sd-new")
+            let r = h.skiff(args: ["restore", "-d", "-b", bundle.path, "--image-path", image, other], globals: sd, timeout: 300)
+            #expect(r.status == 0, "\(r)\n\(readFile(image + "/restore.log")?.suffix(2000) ?? "")")
+            Self.expectContinues(file, from: last)
+            let pid = h.pid(other)
+            let cgroup = readFile("/proc/\(pid)/cgroup") ?? ""
+            #expect(cgroup.contains("skiff-\(other).scope"), "restored init's cgroup: \(cgroup)")
+            #expect(h.skiff(args: ["delete", "-f", other], globals: sd).status == 0)
+            h.expectNothingLeft(other)
             h.expectNothingLeft(id)
         }
 

@@ -48,6 +48,8 @@ let descriptorsFilename = "descriptors.json"
 /// skiff's addition: for fd 0..2, criu's external file key ("file[mnt_id:inode]") of a stdio
 /// file outside the container's mounts, or "".
 let externalDescriptorsFilename = "skiff-external-stdio.json"
+/// skiff's addition: present when lo was up in the container's own network namespace.
+let loopbackUpFilename = "skiff-loopback-up"
 
 extension Container {
     /// `checkpoint`: dumps the container's process tree with criu (runc's Checkpoint). Without
@@ -153,6 +155,13 @@ extension Container {
             do {
                 try FileSystem.writeAtomic(options.imagePath + "/" + descriptorsFilename,
                                            Array(JSONValue.array(descriptors).serialized().utf8), mode: 0o600)
+                // lo's state (criu brings the network namespace back empty).
+                let ownNet = spec.linux?.namespaces?.contains { $0.type == "network" && ($0.path ?? "").isEmpty } ?? false
+                if ownNet, Loopback.isUp(pid: state.initPid) == true {
+                    try FileSystem.writeAtomic(options.imagePath + "/" + loopbackUpFilename, Array("up\n".utf8), mode: 0o600)
+                } else {
+                    FileSystem.unlink(options.imagePath + "/" + loopbackUpFilename)
+                }
                 try FileSystem.writeAtomic(options.imagePath + "/" + externalDescriptorsFilename,
                                            Array(JSONValue.array(external.map { .string($0) }).serialized().utf8), mode: 0o600)
             } catch { throw RuntimeError("\(descriptorsFilename): \(error)") }

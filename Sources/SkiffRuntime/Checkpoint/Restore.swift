@@ -222,10 +222,14 @@ extension Container {
                 return Container.cgroupRoots(pid: pid, layout: layout)
             }
             let hookState = Container(store: store, state: state).ociState(status: .created)
+            let loopbackUp = FileSystem.exists(imagePath + "/" + loopbackUpFilename)
             session.notify = { resp, fd throws(RuntimeError) in
                 switch resp.notifyScript {
                 case "setup-namespaces"?:
                     fd?.close()
+                    if loopbackUp, let pid = resp.notifyPid, pid > 0, !Loopback.bringUp(pid: pid) {
+                        throw RuntimeError("cannot bring lo up in the restored network namespace")
+                    }
                     let s = hookState.with(status: "creating", pid: Int(resp.notifyPid ?? 0))
                     try HookRunner.run(spec, .prestart, state: s)
                     try HookRunner.run(spec, .createRuntime, state: s)
