@@ -331,6 +331,15 @@ extension Integration {
                 #expect(real.stderr.contains("criu check failed") || real.stderr.contains("cannot find criu"), "\(real)")
                 #expect(h.status(id) == "running")
             }
+            // runc's wording for bad flag values.
+            for (flags, message) in [(["--manage-cgroups-mode", "bogus"], "Invalid manage cgroups mode"),
+                                     (["--empty-ns", "ipc"], "namespace \"ipc\" is not supported"),
+                                     (["--page-server", "nohost"], "Use --page-server ADDRESS:PORT to specify page server"),
+                                     (["--page-server", "127.0.0.1:x"], "Invalid port number")] {
+                let bad = h.skiff(args: ["checkpoint", "--image-path", image] + flags + [id], globals: ["--criu", fake])
+                #expect(bad.status == 1 && bad.stderr.contains(message), "\(flags): \(bad)")
+            }
+            #expect(h.status(id) == "running")
             let created = h.create(bundle).0
             let notRunning = h.skiff("checkpoint", "--image-path", image, created)
             #expect(notRunning.status == 1 && notRunning.stderr.contains("Container cannot be checkpointed in created state"), "\(notRunning)")
