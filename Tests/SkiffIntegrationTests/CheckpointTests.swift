@@ -183,12 +183,13 @@ extension Integration {
             let h = try Harness()
             let bundle = try Bundle.make(in: h) { c in
                 c["root.readonly"] = false
-                // skiff leaves lo down (runc brings it up): the container does it.
+                // skiff leaves lo down (runc brings it up): the container does it. The server's
+                // stdin must stay open (busybox nc closes the connection at its EOF).
                 for set in ["bounding", "effective", "permitted"] {
                     c.append("process.capabilities.\(set)", "CAP_NET_ADMIN")
                 }
                 c.shell("""
-                    ip link set lo up; nc -l -p 5555 > /tmp/received & sleep 1; \
+                    ip link set lo up; sleep 100000 | nc -l -p 5555 > /tmp/received & sleep 1; \
                     i=0; while true; do i=$((i+1)); echo $i; sleep 1; done | nc 127.0.0.1 5555
                     """)
             }
