@@ -35,7 +35,7 @@ public enum Features {
                 ("mountExtensions", object([("idmap", object([("enabled", .bool(true))]))])),
             ])),
             ("annotations", object([
-                ("org.opencontainers.runc.checkpoint.enabled", .string("false")),
+                ("org.opencontainers.runc.checkpoint.enabled", .string("true")),
                 ("run.skiff.version", .string("0.1.0")),
             ])),
         ]

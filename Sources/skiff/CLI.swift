@@ -51,7 +51,7 @@ enum CLI {
         CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self, DeleteCommand.self,
         RunCommand.self, ListCommand.self, SpecCommand.self, FeaturesCommand.self,
         PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
-        ExecCommand.self, CheckCommand.self, HelpCommand.self,
+        ExecCommand.self, CheckCommand.self, CheckpointCommand.self, RestoreCommand.self, HelpCommand.self,
     ]
 
     static let globalFlags: [FlagSpec] = [
@@ -73,7 +73,7 @@ enum CLI {
                  help: "rootless mode: true, false or auto (auto: on when not root, or root of a user namespace)",
                  defaultValue: "auto", completion: .values, choices: "true false auto") }),
         FlagSpec(names: ["criu"], takesValue: true, doc: { FlagDoc(argument: "PATH",
-                 help: "accepted for runc compatibility and ignored (checkpoint and restore are not supported)",
+                 help: "the criu binary checkpoint and restore run (a name is looked up on PATH)", defaultValue: "criu",
                  completion: .file) }),
         FlagSpec(names: ["version", "v"], takesValue: false,
                  doc: { FlagDoc(help: "print the version, the git commit and the runtime-spec version, then exit") }),
@@ -104,10 +104,6 @@ enum CLI {
             return 0
         }
         guard let command = commands.first(where: { $0.name == verb }) else {
-            if ["checkpoint", "restore"].contains(verb) {
-                Output.stderr("skiff: \(verb) is not supported by this version of skiff yet\n")
-                return 1
-            }
             Output.stderr("skiff: no such command \"\(verb)\"\n\n" + Help.main())
             return 1
         }
@@ -153,6 +149,7 @@ enum CLI {
             }
             let options = RuntimeOptions(root: root, systemdCgroup: systemd, debug: global.bool("debug"),
                                          rootless: rootless)
+            if let criu = global.string("criu"), !criu.isEmpty { Criu.path = criu }
             Logger.shared.debugLog("skiff \(argv.joined(separator: " "))")
             return try command.run(parsed, options)
         } catch let error as UsageError {

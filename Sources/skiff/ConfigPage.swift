@@ -16,7 +16,7 @@ enum ConfigPage {
             ]),
             ("EXTENSIONS", [
                 "skiff adds no fields of its own to config.json: a config.json that skiff runs runs under runc and crun too. Unknown keys are ignored, as the specification requires, except that sections of other platforms (windows, solaris, vm, zos, freebsd) are not read.",
-                "skiff features reports the annotations run.skiff.version and org.opencontainers.runc.checkpoint.enabled (false).",
+                "skiff features reports the annotations run.skiff.version and org.opencontainers.runc.checkpoint.enabled (true: checkpoint and restore drive criu, which must be installed).",
                 "skiff check is skiff's own command: it validates a bundle against the specification and against this host without running it.",
             ]),
             ("DIFFERENCES FROM RUNC", [
@@ -29,7 +29,7 @@ enum ConfigPage {
                 "- rootfsPropagation unbindable works; a config without a mount namespace but with mounts is refused instead of mounting on the host.",
                 "- SELinux labels and AppArmor profiles on a host without that LSM are errors, not silently dropped.",
                 "- Rootless mode keeps the network namespace (runc's rootless spec shares the host's).",
-                "- Not supported, with a clear error: checkpoint and restore, running without cgroups (--cgroup-manager disabled), Intel RDT.",
+                "- Not supported, with a clear error: running without cgroups (--cgroup-manager disabled), Intel RDT.",
                 "- The crun options --cgroup-manager and create --config are accepted, so skiff can stand in for crun too.",
             ]),
             ("FILES", [
