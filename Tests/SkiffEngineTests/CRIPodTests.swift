@@ -10,8 +10,10 @@
 // namespaces, and a kubelet-style cgroup parent, kubepods-besteffort-pod<uid>.slice.
 //
 // The CRI calls go through cri/cri.py, a small gRPC client over cri/cri.proto (the subset of
-// k8s.io/cri-api runtime/v1 the tests use), compiled for the run with
-// `python3 -m grpc_tools.protoc` (Debian: python3-grpcio, python3-grpc-tools, python3-protobuf).
+// k8s.io/cri-api runtime/v1 the tests use), compiled for the run with grpc_tools' protoc
+// (`cri.py compile`; Debian: python3-grpcio, python3-grpc-tools, python3-protobuf). A second
+// pod has a network namespace of its own, set up by a test CNI plugin (cri/cni-plugin.sh: lo
+// and a dummy eth0), to check the hostname and UTS namespace the containers share.
 //
 // Only on a systemd + cgroup v2 host (SystemdHost); scripts/vm/test.sh runs it in the test VM.
 import Foundation
@@ -70,8 +72,15 @@ struct CRIWorld: EngineWorld {
             try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }
         try config.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
-        let protoc = run([python, "-m", "grpc_tools.protoc", "-I", criDir, "--python_out=" + dir + "/gen",
-                          "--grpc_python_out=" + dir + "/gen", criDir + "/cri.proto"], timeout: 120, workDir: dir)
+        // The test CNI plugin (cri/cni-plugin.sh) as `loopback` and `skiff-test-net`, for the
+        // pods with a network namespace of their own.
+        for name in ["loopback", "skiff-test-net"] {
+            try FileManager.default.copyItem(atPath: criDir + "/cni-plugin.sh", toPath: dir + "/cni/bin/" + name)
+            chmod(dir + "/cni/bin/" + name, 0o755)
+        }
+        try #"{"cniVersion": "0.4.0", "name": "skiff-test", "plugins": [{"type": "skiff-test-net"}]}"#
+            .write(toFile: dir + "/cni/net.d/10-skiff-test.conflist", atomically: true, encoding: .utf8)
+        let protoc = run([python, criDir + "/cri.py", "compile", dir + "/gen"], timeout: 120, workDir: dir)
         guard protoc.status == 0 else {
             Scratch.remove(dir)
             throw EngineError("compiling cri.proto failed (python3-grpc-tools installed?): \(protoc)")
@@ -189,23 +198,29 @@ struct CRIPod {
     let name: String
     let uid: String
     let logDirectory: String
+    /// The node's network (and UTS) namespace, or the pod's own (through the test CNI plugin).
+    var hostNetwork = true
+    var hostname = ""
+    /// "POD": the containers share the sandbox's PID namespace; "CONTAINER": each has its own.
+    var pidMode = "POD"
 
     /// The kubelet's name for a BestEffort pod's slice (dashes of the uid become underscores).
     var slice: String { "kubepods-besteffort-pod\(uid.replacingOccurrences(of: "-", with: "_")).slice" }
     /// Where systemd puts that slice: runc's slice expansion of the dashes.
     var sliceCgroup: String { "/kubepods.slice/kubepods-besteffort.slice/\(slice)" }
 
-    static var namespaces: [String: Any] { ["network": "NODE", "pid": "POD", "ipc": "POD"] }
+    var namespaces: [String: Any] { ["network": hostNetwork ? "NODE" : "POD", "pid": pidMode, "ipc": "POD"] }
 
     var config: [String: Any] {
         ["metadata": ["name": name, "uid": uid, "namespace": "skiff-tests"],
+         "hostname": hostname,
          "log_directory": logDirectory,
          "labels": ["skiff-test": name],
-         "linux": ["cgroup_parent": slice, "security_context": ["namespace_options": Self.namespaces]]]
+         "linux": ["cgroup_parent": slice, "security_context": ["namespace_options": namespaces]]]
     }
 
     func container(_ name: String, _ command: [String], memory: Int64 = 0) -> [String: Any] {
-        var linux: [String: Any] = ["security_context": ["namespace_options": Self.namespaces]]
+        var linux: [String: Any] = ["security_context": ["namespace_options": namespaces]]
         if memory > 0 { linux["resources"] = ["memory_limit_in_bytes": String(memory)] }
         return ["metadata": ["name": name], "image": ["image": EngineImage.ref], "command": command,
                 "log_path": name + ".log", "labels": ["skiff-test-container": name], "linux": linux]
@@ -349,5 +364,69 @@ struct CRIPodTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup" + pod.sliceCgroup)) ?? []
         #expect(!left.contains { $0.hasSuffix(".scope") }, "scopes left in the pod's slice: \(left)")
         for pid in [sandboxPid] + pids { #expect(kill(pid_t(pid), 0) != 0, "process \(pid) still alive") }
+    }
+
+    @Test("pod with its own network namespace (test CNI plugin): the containers share its hostname, UTS, network and IPC, each has its own PID namespace")
+    func podNetwork() throws {
+        let w = try currentWorld(CRIWorld.self)
+        var pod = CRIPod(name: uniqueName("netpod"), uid: "skiff-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))",
+                         logDirectory: w.dir + "/logs/" + uniqueName("netpod"))
+        pod.hostNetwork = false
+        pod.hostname = "skiff-pod-host"
+        pod.pidMode = "CONTAINER"
+        try FileManager.default.createDirectory(atPath: pod.logDirectory, withIntermediateDirectories: true)
+
+        let run = try w.call("RunPodSandbox", ["config": pod.config])
+        let sandbox = try #require(run["pod_sandbox_id"] as? String, "\(run)\n\(w.containerdLog)")
+        var removed = false
+        defer {
+            if !removed {
+                _ = try? w.call("StopPodSandbox", ["pod_sandbox_id": sandbox])
+                _ = try? w.call("RemovePodSandbox", ["pod_sandbox_id": sandbox])
+            }
+        }
+        let sandboxStatus = try w.call("PodSandboxStatus", ["pod_sandbox_id": sandbox, "verbose": true])
+        let status = sandboxStatus["status"] as? [String: Any] ?? [:]
+        #expect((status["network"] as? [String: Any])?["ip"] as? String == "10.88.77.2", "\(sandboxStatus)")
+        let sandboxPid = try #require(CRIWorld.verboseInfo(sandboxStatus)["pid"] as? Int, "no pid in \(sandboxStatus)")
+        let me = Int(getpid())
+        for ns in ["net", "uts", "ipc"] {
+            #expect(SystemdHost.namespace(sandboxPid, ns) != SystemdHost.namespace(me, ns), "the pod should have its own \(ns) namespace")
+        }
+        #expect(SystemdHost.cgroup(of: sandboxPid) == pod.sliceCgroup + "/cri-containerd-\(sandbox).scope")
+
+        var ids: [String] = []
+        for (name, command) in [("web", ["sleep", "86403"]), ("log", ["sleep", "86404"])] {
+            let created = try w.call("CreateContainer", ["pod_sandbox_id": sandbox, "config": pod.container(name, command),
+                                                         "sandbox_config": pod.config])
+            let id = try #require(created["container_id"] as? String, "\(created)\n\(w.containerdLog)")
+            _ = try w.call("StartContainer", ["container_id": id])
+            ids.append(id)
+        }
+        let probe = "hostname; cat /etc/hostname; ip -o -4 addr show | sed 's/  */ /g' | cut -d' ' -f2,4; ps -o args | grep -c '^sleep'"
+        let replies = try w.calls(ids.map { ("ExecSync", ["container_id": $0, "cmd": ["sh", "-c", probe], "timeout": "0"]) }
+                                  + ids.map { ("ContainerStatus", ["container_id": $0, "verbose": true]) })
+        for (i, id) in ids.enumerated() {
+            let exec = try replies[i].get()
+            let lines = (exec["stdout"] as? String ?? "").split(separator: "\n").map(String.init)
+            #expect(exec["exit_code"] as? Int == 0, "\(exec)")
+            // hostname twice, lo and eth0 of the pod's network, and only its own sleep (own PID namespace).
+            #expect(lines == ["skiff-pod-host", "skiff-pod-host", "lo 127.0.0.1/8", "eth0 10.88.77.2/24", "1"], "\(exec)")
+            let pid = try #require(CRIWorld.verboseInfo(try replies[ids.count + i].get())["pid"] as? Int)
+            for ns in ["net", "uts", "ipc"] {
+                #expect(SystemdHost.namespace(pid, ns) == SystemdHost.namespace(sandboxPid, ns), "container \(i) is not in the pod's \(ns) namespace")
+            }
+            #expect(SystemdHost.namespace(pid, "pid") != SystemdHost.namespace(sandboxPid, "pid"), "container \(i) should have its own PID namespace")
+            #expect(SystemdHost.cgroup(of: pid) == pod.sliceCgroup + "/cri-containerd-\(id).scope")
+        }
+
+        _ = try w.call("StopPodSandbox", ["pod_sandbox_id": sandbox])
+        _ = try w.call("RemovePodSandbox", ["pod_sandbox_id": sandbox])
+        removed = true
+        for id in [sandbox] + ids {
+            #expect(skiffStatus(root: w.skiffRoot, id: id) == nil, "skiff still has state for \(id)")
+            #expect(!SystemdHost.exists(pod.sliceCgroup + "/cri-containerd-\(id).scope"), "cgroup of \(id) left")
+        }
+        #expect(kill(pid_t(sandboxPid), 0) != 0, "the sandbox process is still alive")
     }
 }

@@ -372,10 +372,11 @@ struct SystemdBuildahTests {
         let r = w.buildah(["run", "--runtime", EnginePaths.skiff, container, "--", "sh", "-c",
                            "echo run-on-skiff > /marker; cat /marker; exit 3"])
         #expect(r.status == 3 && r.out == "run-on-skiff", "\(r)")
-        // With the host's cgroup namespace the step shows where buildah's systemd manager put it.
+        // With the host's cgroup namespace the step shows its cgroup: buildah 1.28 passes neither
+        // --systemd-cgroup nor linux.cgroupsPath for RUN (whatever its cgroup manager), so the
+        // runtime's default applies: skiff's /skiff/<id> (runc's /<id>; README "Differences").
         let cg = w.buildah(["run", "--cgroupns", "host", "--runtime", EnginePaths.skiff, container, "--", "cat", "/proc/self/cgroup"])
-        #expect(cg.status == 0 && cg.out.hasPrefix("0::/") && cg.out.hasSuffix(".scope"), "\(cg)")
-        print("buildah run's cgroup: \(cg.out)")
+        #expect(cg.status == 0 && cg.out.hasPrefix("0::/skiff/buildah-"), "\(cg)")
 
         let ctx = w.dir + "/" + uniqueName("ctx")
         try FileManager.default.createDirectory(atPath: ctx, withIntermediateDirectories: true)

@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """A minimal CRI client for skiff's engine tests (CRIPodTests.swift).
 
+    cri.py compile GENDIR
     cri.py GENDIR SOCKET METHOD [REQUEST-JSON]
     cri.py GENDIR SOCKET -        (calls read from stdin)
+
+`compile` turns cri.proto (next to this script) into cri_pb2.py and cri_pb2_grpc.py in GENDIR
+with grpc_tools' protoc. It calls the compiler module directly: Debian 12's
+`python3 -m grpc_tools.protoc` imports pkg_resources, which python3-grpc-tools does not depend
+on (python3-pkg-resources), and cri.proto needs none of the well-known types that import
+locates.
 
 Makes CRI v1 calls (RuntimeService or ImageService, from cri.proto compiled into GENDIR with
 `python3 -m grpc_tools.protoc`) on the unix socket SOCKET. REQUEST-JSON is the request message in
@@ -20,7 +27,18 @@ import json
 import sys
 
 
+def compile_proto(gendir):
+    import os
+    from grpc_tools import _protoc_compiler
+    here = os.path.dirname(os.path.abspath(__file__))
+    args = ["protoc", "-I" + here, "--python_out=" + gendir, "--grpc_python_out=" + gendir,
+            os.path.join(here, "cri.proto")]
+    return _protoc_compiler.run_main([a.encode() for a in args])
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == "compile":
+        return compile_proto(argv[2])
     if len(argv) < 4:
         print(__doc__, file=sys.stderr)
         return 2
