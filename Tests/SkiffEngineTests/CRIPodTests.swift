@@ -6,8 +6,8 @@
 // uses, except `BinaryName` = skiff (and `Root`, the runtime state directory, kept under the temp
 // directory); the busybox image and a "pause" image derived from it (entrypoint `sleep`,
 // cri/derive-image.py) imported into the k8s.io namespace, the latter as `sandbox_image`. The
-// pods use the node's network namespace (no CNI plugin needed), their own IPC and PID
-// namespaces, and a kubelet-style cgroup parent, kubepods-besteffort-pod<uid>.slice.
+// first pod uses the node's network namespace (no CNI plugin involved) and its own IPC and PID
+// namespaces; both pods get a kubelet-style cgroup parent, kubepods-besteffort-pod<uid>.slice.
 //
 // The CRI calls go through cri/cri.py, a small gRPC client over cri/cri.proto (the subset of
 // k8s.io/cri-api runtime/v1 the tests use), compiled for the run with grpc_tools' protoc
