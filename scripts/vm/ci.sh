@@ -14,7 +14,15 @@
 #                        every v2 controller file with
 #                        update, events --stats, nesting, delegation, CLONE_INTO_CGROUP
 #                        (CgroupV2Real, ~150 s); the runtime tests on the real
-#                        cgroup2). The integration suite is serialized and every test takes
+#                        cgroup2); two engine tests with the engines' default systemd
+#                        cgroup settings: podman's container lifecycle in a libpod scope
+#                        (SystemdPodmanTests/lifecycle) and a Kubernetes-style pod through
+#                        containerd's CRI plugin with SystemdCgroup (CRIPodTests/pod); one
+#                        checkpoint/restore test (Checkpoint/counterGoesOn...). The other
+#                        systemd engine tests (docs/vm.md, ~15 min): `scripts/vm/test.sh
+#                        '^SkiffEngineTests\.(SystemdPodmanTests|SystemdRootlessPodmanTests|SystemdDockerTests|SystemdBuildahTests|CRIPodTests|CheckpointEngineTests)/'`;
+#                        all of Checkpoint (~8 min): '^SkiffIntegrationTests\.Integration/Checkpoint/'.
+#                        The integration suite is serialized and every test takes
 #                        10-90 s under TCG, so all of it (~4 h on a shared 2-core host) does not
 #                        fit CI's budget: run `scripts/vm/test.sh` (no filter) for that.
 #      SKIFF_VM_V1       0: skip the second guest run, with cgroup v1 + systemd (test.sh --cgroup
@@ -43,7 +51,7 @@ t_img=$(date +%s)
 
 step "root test targets in the VM (scripts/vm/test.sh)"
 rc=0
-filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2|CgroupV2Real)/|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/}"
+filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2|CgroupV2Real)/|^SkiffIntegrationTests\.Integration/Checkpoint/counterGoesOnAfterCheckpointAndRestore\(|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/|^SkiffEngineTests\.(SystemdPodmanTests/lifecycle|CRIPodTests/pod)\(}"
 "$here/test.sh" --timeout "${SKIFF_VM_TIMEOUT:-1800}" "$filter" || rc=$?
 t_v2=$(date +%s)
 
