@@ -37,6 +37,28 @@ extension Integration {
             #expect(namespaces.contains("cgroup") == Self.hostIsCgroup2Unified, "\(namespaces)")
         }
 
+        // MARK: loopback
+
+        /// A new network namespace has lo up, as runc 1.1.5 (its "loopback" network) and crun
+        /// give it: flags 0x9 (IFF_UP|IFF_LOOPBACK), operstate "unknown", 127.0.0.1 reachable.
+        /// Also with a user namespace (init is root in it). Before: lo stayed down (0x8).
+        @Test(arguments: [false, true]) func newNetworkNamespaceHasLoopbackUp(userNamespace: Bool) throws {
+            let h = try Harness()
+            let bundle = try Bundle.make(in: h) { c in
+                if userNamespace { Integration.UserNamespaces.mapped(c) }
+                c.shell("cat /sys/class/net/lo/flags /sys/class/net/lo/operstate; " +
+                        "(nc -l -p 7777 -e echo via-lo &) ; sleep 1; nc -w 5 127.0.0.1 7777 </dev/null")
+            }
+            let id = h.newID()
+            let r = h.run(bundle, id: id)
+            #expect(r.status == 0, "\(r)")
+            let lines = r.out.split(separator: "\n").map(String.init)
+            #expect(lines.first == "0x9", "\(r)")
+            #expect(lines.dropFirst().first == "unknown", "\(r)")
+            #expect(lines.last == "via-lo", "\(r)")
+            h.expectNothingLeft(id)
+        }
+
         // MARK: exec -p / update -r from a pipe (runc 151)
 
         /// `exec -p <(cat file)` (bash process substitution: a pipe at /dev/fd/N) works, as in runc.

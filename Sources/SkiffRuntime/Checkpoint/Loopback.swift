@@ -41,14 +41,20 @@ enum Loopback {
     /// Brings lo up in the namespace of `pid`; false when it could not.
     @discardableResult
     static func bringUp(pid: Int32) -> Bool {
-        inNetworkNamespace(of: pid) { () -> Bool? in
-            let sock = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard sock >= 0 else { return false }
-            defer { close(sock) }
-            var request = ifreq()
-            guard let f = flags(sock, &request) else { return false }
-            request.ifr_ifru.ifru_flags = Int16(truncatingIfNeeded: f | Int32(IFF_UP) | Int32(IFF_RUNNING))
-            return ioctl(sock, UInt(SIOCSIFFLAGS), &request) == 0
-        } ?? false
+        inNetworkNamespace(of: pid) { () -> Bool? in bringUpHere() == 0 } ?? false
+    }
+
+    /// Brings lo up in the calling process's network namespace (init, in a new one: runc's
+    /// "loopback" network, which runc 1.1.5 sets up for every new network namespace); false when
+    /// it could not: 0 or the errno of the failed call.
+    static func bringUpHere() -> Int32 {
+        let sock = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard sock >= 0 else { return currentErrno() }
+        defer { close(sock) }
+        var request = ifreq()
+        guard let f = flags(sock, &request) else { return currentErrno() }
+        if f & Int32(IFF_UP) != 0 { return 0 }
+        request.ifr_ifru.ifru_flags = Int16(truncatingIfNeeded: f | Int32(IFF_UP) | Int32(IFF_RUNNING))
+        return ioctl(sock, UInt(SIOCSIFFLAGS), &request) == 0 ? 0 : currentErrno()
     }
 }

@@ -102,6 +102,14 @@ enum InitProcess {
                 throw RuntimeError("config.json: linux.uidMappings/gidMappings: cannot become root in the user namespace (is container id 0 mapped?): \(error)")
             }
         }
+        // A new network namespace gets its loopback interface up, as runc does (its "loopback"
+        // network) and crun; an engine's own network setup (CNI, netavark) comes on top.
+        if ctx.namespaces.isNew("network") {
+            let failed = Loopback.bringUpHere()
+            if failed != 0 {
+                throw RuntimeError("config.json: linux.namespaces: cannot bring up the loopback interface in the new network namespace: \(SystemError("ioctl SIOCSIFFLAGS", "lo", errno: failed))")
+            }
+        }
         if ctx.namespaces.newCgroup {
             do { try ProcessControl.unshare(ProcessControl.newCgroup) } catch {
                 throw RuntimeError("cannot create cgroup namespace: \(error)")
