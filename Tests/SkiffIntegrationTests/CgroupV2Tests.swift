@@ -122,11 +122,12 @@ extension Integration {
             h.expectNothingLeft(id2)
         }
 
-        /// No cgroup namespace (`--cgroupns=host`): /sys/fs/cgroup is a new cgroup2 mount showing
-        /// the host's whole hierarchy, the container's own cgroup at its host path, read-only
-        /// as the mount asks (runc mountCgroupV2). In a user namespace the kernel refuses a new
-        /// cgroup2 mount without a cgroup namespace: a bind of the host's /sys/fs/cgroup then
-        /// (runc's fallback). Before: a bind of the container's own cgroup.
+        /// No cgroup namespace (`--cgroupns=host`): /sys/fs/cgroup shows the host's whole
+        /// hierarchy, the container's own cgroup at its host path, read-only as the mount asks
+        /// (as runc's mountCgroupV2). skiff binds the host's cgroup2 mount rather than making a
+        /// new one as runc does: from the host's cgroup namespace a new mount would reset the
+        /// superblock's options (nsdelegate…) host-wide. Before: a bind of the container's own
+        /// cgroup.
         @Test(.enabled(if: CgroupV2.pureV2), arguments: [false, true])
         func withoutCgroupNamespaceTheHostHierarchyIsMounted(userNamespace: Bool) throws {
             let h = try Harness()
@@ -141,9 +142,18 @@ extension Integration {
                     touch /sys/fs/cgroup/x 2>/dev/null || echo read-only
                     """)
             }
+            let hostOptions = { () -> String in
+                (readFile("/proc/self/mountinfo") ?? "").split(separator: "\n")
+                    .first { $0.split(separator: " ").dropFirst(4).first == "/sys/fs/cgroup" }
+                    .map { String($0.split(separator: " ").last ?? "") } ?? ""
+            }
+            let before = hostOptions()
             let id = h.newID()
             let r = h.run(bundle, id: id)
             #expect(r.status == 0, "\(r)")
+            // The host's cgroup2 superblock options (nsdelegate…) are unchanged: a new cgroup2
+            // mount made from the host's cgroup namespace would have reset them for everyone.
+            #expect(hostOptions() == before, "host cgroup2 options changed: \(before) -> \(hostOptions())")
             let lines = r.out.split(separator: "\n").map(String.init)
             #expect(lines.first == "/ cgroup2", "\(r)")
             #expect(lines.count == 5 && lines[1] == Self.join(Self.parent(Self.ownV2), id), "\(r)")

@@ -327,6 +327,15 @@ struct RootfsBuilder {
     /// where the kernel refuses a new mount (EPERM/EBUSY: a user namespace without its own
     /// cgroup namespace) a bind of the host's cgroup2 mount. On v1 and hybrid hosts a tmpfs
     /// holding a bind of the container's own cgroup directory for each hierarchy.
+    /// Whether this process is in the host's (pid 1's) cgroup namespace; /proc is still the
+    /// host's here (before pivot_root).
+    static func inInitialCgroupNamespace() -> Bool {
+        guard let own = try? FileSystem.stat("/proc/self/ns/cgroup"), let first = try? FileSystem.stat("/proc/1/ns/cgroup") else {
+            return true  // unknown: take the safe way (bind)
+        }
+        return own.st_ino == first.st_ino && own.st_dev == first.st_dev
+    }
+
     private func mountCgroup(_ op: MountOp) throws(RuntimeError) {
         let ro = op.flags & MountFlags.rdonly != 0
         let base = op.flags & (MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec | MountFlags.relatime)
@@ -337,13 +346,23 @@ struct RootfsBuilder {
             try root.verifyInside(target, op.destination)
             let label = plan.rootfs + op.destination
             if isV2Only {
-                do {
-                    try Mounts.mount("cgroup2", target.procPath, "cgroup2", base | (ro ? MountFlags.rdonly : 0), label: label)
-                    return
-                } catch {
-                    guard !plan.newCgroupNamespace, error.errno == EPERM || error.errno == EBUSY else { throw error }
+                // A new cgroup2 mount made from the initial cgroup namespace applies its options
+                // to the one cgroup2 superblock: without "nsdelegate" (and memory_recursiveprot,
+                // memory_localevents) it would turn them off for the whole host, and every
+                // container with a cgroup namespace could then write its own root's limits.
+                // There, bind the host's mount instead (the same view: the host's hierarchy).
+                if plan.newCgroupNamespace || !Self.inInitialCgroupNamespace() {
+                    do {
+                        try Mounts.mount("cgroup2", target.procPath, "cgroup2", base | (ro ? MountFlags.rdonly : 0), label: label)
+                        return
+                    } catch {
+                        guard !plan.newCgroupNamespace, error.errno == EPERM || error.errno == EBUSY else { throw error }
+                    }
                 }
                 try Mounts.mount(plan.cgroupMountPoints[0], target.procPath, "", MountFlags.bind, label: label)
+                let bound = try root.open(op.destination, O_PATH)
+                defer { bound.close() }
+                try Mounts.mount("", bound.procPath, "", MountFlags.bind | MountFlags.remount | base | (ro ? MountFlags.rdonly : 0), label: label)
             } else {
                 try Mounts.mount("tmpfs", target.procPath, "tmpfs", base, "mode=755", label: label)
                 for (mountPoint, hostDir) in zip(plan.cgroupMountPoints, plan.cgroupPaths) {
