@@ -1,4 +1,5 @@
 import Testing
+import Glibc
 @testable import SkiffRuntime
 
 /// The protobuf codec and criu's RPC messages (rpc.proto field numbers), without criu.
@@ -144,5 +145,25 @@ import Testing
             _ = try? CriuResp.decode(bytes)
             _ = try? CriuResp.decode(bytes[1...])
         }
+    }
+}
+
+/// Bind mount destinations as criu sees them: symlinks in the rootfs resolved, clamped to it.
+@Suite struct CriuMountDestinationTests {
+    @Test func symlinksInsideTheRootfsAreResolvedAndClamped() throws {
+        var template = Array("/tmp/skiff-resolve-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        let root = try #require(made.map { String(cString: $0) })
+        defer { _ = system("rm -rf '\(root)'") }
+        mkdir(root + "/real", 0o755)
+        symlink("real/conf", root + "/conf")          // relative
+        symlink("/real", root + "/abs")               // absolute: from the rootfs' root
+        symlink("../../../real", root + "/up")        // cannot climb above the rootfs
+        symlink("loop", root + "/loop")
+        #expect(Container.resolvedDestination("/conf", rootfs: root) == "/real/conf")
+        #expect(Container.resolvedDestination("/abs/x", rootfs: root) == "/real/x")
+        #expect(Container.resolvedDestination("/up/y", rootfs: root) == "/real/y")
+        #expect(Container.resolvedDestination("/plain/dir", rootfs: root) == "/plain/dir")
+        #expect(Container.resolvedDestination("/loop", rootfs: root) == "/loop")
     }
 }

@@ -186,7 +186,8 @@ extension Container {
         let v2 = CgroupLayout.host().kind == .v2
         for m in spec.mounts ?? [] {
             if Container.isBind(m) {
-                opts.extMnt.append(CriuKeyValue(m.destination, m.destination))
+                let dest = Container.resolvedDestination(m.destination, rootfs: state.rootfs)
+                opts.extMnt.append(CriuKeyValue(dest, dest))
             } else if m.type == "cgroup" && !v2 && !cgroupNs {
                 // cgroup v1 without a cgroup namespace: skiff binds each hierarchy.
                 for sub in Container.cgroupV1Mounts(m.destination) {
@@ -203,6 +204,35 @@ extension Container {
         for path in Container.devicePaths(spec) {
             opts.extMnt.append(CriuKeyValue(path, path))
         }
+    }
+
+    /// A mount destination as the kernel mounted it: symlinks inside the rootfs resolved, never
+    /// above its root (runc's securejoin.SecureJoin(rootfs, dest) minus the rootfs), so criu
+    /// finds a bind mount whose destination is a symlink (runc's checkpoint.bats "bind mount,
+    /// destination is symlink").
+    static func resolvedDestination(_ dest: String, rootfs: String) -> String {
+        var resolved: [String] = []
+        var pending: [String] = dest.split(separator: "/").reversed().map(String.init)
+        var links = 0
+        while let part = pending.popLast() {
+            if part == "." || part.isEmpty { continue }
+            if part == ".." { _ = resolved.popLast(); continue }
+            let candidate = rootfs + "/" + (resolved + [part]).joined(separator: "/")
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let n = buf.withUnsafeMutableBufferPointer { p in
+                p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: 4096) { readlink(candidate, $0, 4096) }
+            }
+            if n > 0 && n < 4096 {
+                links += 1
+                if links > 255 { return dest }  // a loop: leave it to criu to complain
+                let target = String(decoding: buf[0..<n], as: UTF8.self)
+                if target.hasPrefix("/") { resolved = [] }
+                pending.append(contentsOf: target.split(separator: "/").reversed().map(String.init))
+                continue
+            }
+            resolved.append(part)
+        }
+        return "/" + resolved.joined(separator: "/")
     }
 
     /// The container's devices as runc lists them (c.config.Devices): the default ones and

@@ -175,7 +175,8 @@ extension Container {
             for m in spec.mounts ?? [] {
                 if isBind(m) {
                     let source = m.source ?? ""
-                    opts.extMnt.append(CriuKeyValue(m.destination, source.hasPrefix("/") ? source : cleanPath(realBundle + "/" + source)))
+                    opts.extMnt.append(CriuKeyValue(resolvedDestination(m.destination, rootfs: rootfs),
+                                                    source.hasPrefix("/") ? source : cleanPath(realBundle + "/" + source)))
                 } else if m.type == "cgroup" && layout.kind != .v2 && !cgroupNs {
                     for (sub, hierarchy) in zip(cgroupV1Mounts(m.destination), layout.hierarchies.filter({ !$0.isV2 })) {
                         let dir = cgroupPaths.first { $0.hasPrefix(hierarchy.mountPoint + "/") } ?? hierarchy.mountPoint
