@@ -257,7 +257,12 @@ struct PodmanTests {
         #expect(piped.status == 0 && piped.out == "piped input", "\(piped)")
     }
 
-    @Test("pod: containers share the infra container's network, IPC and UTS namespaces")
+    /// Not on a systemd + cgroup v2 host: there podman 4.3's infra container, with this suite's
+    /// cgroupfs manager, fails at create with "mknod /dev/null: operation not permitted" with
+    /// crun 1.8.1 as much as with skiff (seen in the VM guest); pods with podman's default
+    /// settings there are SystemdPodmanTests' pod test.
+    @Test("pod: containers share the infra container's network, IPC and UTS namespaces",
+          .enabled(if: !SystemdHost.isSystemdCgroup2, "cgroupfs pods on a systemd + cgroup v2 host fail with crun too"))
     func pod() throws {
         let w = try currentWorld(PodmanWorld.self)
         let pod = uniqueName("pod")
