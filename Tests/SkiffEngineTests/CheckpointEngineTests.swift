@@ -94,32 +94,13 @@ struct DockerCheckpointWorld: EngineWorld {
         let cgroupParent = "skiff-eng-dockerck-\(getpid())"
         try "{}".write(toFile: dir + "/daemon.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir + "/client", withIntermediateDirectories: true)
-        let daemon: ChildProcess
-        do {
-            daemon = try startProcess([
-                "dockerd", "--experimental", "--config-file", dir + "/daemon.json",
-                "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/docker.pid",
-                "-H", "unix://\(dir)/docker.sock",
-                "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
-                "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroupParent,
-                "--add-runtime", "skiff=\(EnginePaths.skiff)",
-            ], stdoutPath: dir + "/dockerd.log", stderrPath: dir + "/dockerd.log")
-        } catch {
-            Scratch.remove(dir)
-            throw error
-        }
+        let daemon = try Dockerd.start(dir: dir, [
+            "--experimental", "--config-file", dir + "/daemon.json",
+            "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroupParent,
+        ])
         let world = DockerCheckpointWorld(dir: dir, daemon: daemon, cgroupParent: cgroupParent)
         do {
-            let up = waitUntil(timeout: 60) {
-                daemon.poll() == nil && world.docker(["version", "--format", "{{.Server.Version}}"], timeout: 10).status == 0
-            }
-            guard up else {
-                let log = (try? String(contentsOfFile: dir + "/dockerd.log", encoding: .utf8)) ?? ""
-                throw EngineError("dockerd did not come up: \(log.suffix(3000))")
-            }
-            let image = try Scratch.buildImage(into: dir)
-            let load = world.docker(["load", "-i", image], timeout: 120)
-            guard load.status == 0 else { throw EngineError("docker load failed: \(load)") }
+            try Dockerd.ready(daemon, dir: dir, loadTimeout: 120) { world.docker($0, timeout: $1) }
         } catch {
             await world.stop()
             throw error
@@ -128,12 +109,7 @@ struct DockerCheckpointWorld: EngineWorld {
     }
 
     func stop() async {
-        if daemon.poll() == nil {
-            let ids = docker(["ps", "-aq"], timeout: 20).lines.filter { !$0.isEmpty }
-            if !ids.isEmpty { _ = docker(["rm", "-f"] + ids, timeout: 60) }
-            _ = docker(["image", "rm", "-f", EngineImage.ref], timeout: 30)
-        }
-        daemon.stop(grace: 20)
+        Dockerd.stop(daemon) { docker($0, timeout: $1) }
         Scratch.removeCgroups(cgroupParent)
         Scratch.remove(dir)
     }

@@ -28,32 +28,13 @@ struct DockerWorld: EngineWorld {
         let cgroupParent = "skiff-eng-docker-\(getpid())"
         try "{}".write(toFile: dir + "/daemon.json", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: dir + "/client", withIntermediateDirectories: true)
-        let daemon: ChildProcess
-        do {
-            daemon = try startProcess([
-                "dockerd", "--config-file", dir + "/daemon.json",
-                "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/docker.pid",
-                "-H", "unix://\(dir)/docker.sock",
-                "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
-                "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroupParent,
-                "--add-runtime", "skiff=\(EnginePaths.skiff)",
-            ], stdoutPath: dir + "/dockerd.log", stderrPath: dir + "/dockerd.log")
-        } catch {
-            Scratch.remove(dir)
-            throw error
-        }
+        let daemon = try Dockerd.start(dir: dir, [
+            "--config-file", dir + "/daemon.json",
+            "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroupParent,
+        ])
         let world = DockerWorld(dir: dir, daemon: daemon, cgroupParent: cgroupParent)
         do {
-            let up = waitUntil(timeout: 60) {
-                daemon.poll() == nil && world.docker(["version", "--format", "{{.Server.Version}}"], timeout: 10).status == 0
-            }
-            guard up else {
-                let log = (try? String(contentsOfFile: dir + "/dockerd.log", encoding: .utf8)) ?? ""
-                throw EngineError("dockerd did not come up: \(log.suffix(3000))")
-            }
-            let image = try Scratch.buildImage(into: dir)
-            let load = world.docker(["load", "-i", image], timeout: 120)
-            guard load.status == 0 else { throw EngineError("docker load failed: \(load)") }
+            try Dockerd.ready(daemon, dir: dir, loadTimeout: 120) { world.docker($0, timeout: $1) }
         } catch {
             await world.stop()
             throw error
@@ -62,12 +43,7 @@ struct DockerWorld: EngineWorld {
     }
 
     func stop() async {
-        if daemon.poll() == nil {
-            let ids = docker(["ps", "-aq"], timeout: 20).lines.filter { !$0.isEmpty }
-            if !ids.isEmpty { _ = docker(["rm", "-f"] + ids, timeout: 60) }
-            _ = docker(["image", "rm", "-f", EngineImage.ref], timeout: 30)
-        }
-        daemon.stop(grace: 20)  // dockerd stops its managed containerd
+        Dockerd.stop(daemon) { docker($0, timeout: $1) }
         Scratch.removeCgroups(cgroupParent)
         Scratch.remove(dir)
     }
@@ -253,5 +229,52 @@ struct DockerTests {
                                "ip -o -4 addr show eth0 | grep -q inet && grep -q 127.0.0.11 /etc/resolv.conf && "
                                + "i=0; while [ $i -lt 50 ]; do nc \(server) 80 && exit 0; i=$((i+1)); sleep 0.1; done; exit 1"])
         #expect(client.status == 0 && client.out == "hello-net", "\(client)")
+    }
+}
+
+/// What every docker world shares: dockerd with its state under `dir`, on a private socket,
+/// without networking of its own, with skiff added as runtime "skiff"; `extra` adds the world's
+/// own flags.
+enum Dockerd {
+    static func start(dir: String, _ extra: [String]) throws -> ChildProcess {
+        do {
+            return try startProcess(["dockerd"] + extra + [
+                "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/docker.pid",
+                "-H", "unix://\(dir)/docker.sock",
+                "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
+                "--add-runtime", "skiff=\(EnginePaths.skiff)",
+            ], stdoutPath: dir + "/dockerd.log", stderrPath: dir + "/dockerd.log")
+        } catch {
+            Scratch.remove(dir)
+            throw error
+        }
+    }
+
+    /// Waits for the daemon to answer, then loads the busybox image into it.
+    static func ready(_ daemon: ChildProcess, dir: String, loadTimeout: TimeInterval,
+                      docker: (_ args: [String], _ timeout: TimeInterval) -> CmdResult) throws {
+        let up = waitUntil(timeout: 60) {
+            daemon.poll() == nil && docker(["version", "--format", "{{.Server.Version}}"], 10).status == 0
+        }
+        guard up else {
+            let log = (try? String(contentsOfFile: dir + "/dockerd.log", encoding: .utf8)) ?? ""
+            throw EngineError("dockerd did not come up: \(log.suffix(3000))")
+        }
+        let image = try Scratch.buildImage(into: dir)
+        let load = docker(["load", "-i", image], loadTimeout)
+        guard load.status == 0 else { throw EngineError("docker load failed: \(load)") }
+    }
+
+    /// Removes every container and the image, then stops dockerd (which stops its managed
+    /// containerd). `slow`: the systemd world's longer timeouts.
+    static func stop(_ daemon: ChildProcess, slow: Bool = false,
+                     docker: (_ args: [String], _ timeout: TimeInterval) -> CmdResult) {
+        let (ps, rm, image, grace): (TimeInterval, TimeInterval, TimeInterval, TimeInterval) = slow ? (30, 120, 60, 30) : (20, 60, 30, 20)
+        if daemon.poll() == nil {
+            let ids = docker(["ps", "-aq"], ps).lines.filter { !$0.isEmpty }
+            if !ids.isEmpty { _ = docker(["rm", "-f"] + ids, rm) }
+            _ = docker(["image", "rm", "-f", EngineImage.ref], image)
+        }
+        daemon.stop(grace: grace)
     }
 }

@@ -190,30 +190,10 @@ struct SystemdDockerWorld: EngineWorld {
     static func start() async throws -> SystemdDockerWorld {
         let dir = try Scratch.makeDir("sddock")
         try FileManager.default.createDirectory(atPath: dir + "/client", withIntermediateDirectories: true)
-        let daemon: ChildProcess
-        do {
-            daemon = try startProcess([
-                "dockerd", "--data-root", dir + "/data", "--exec-root", dir + "/exec", "--pidfile", dir + "/docker.pid",
-                "-H", "unix://\(dir)/docker.sock",
-                "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--bridge=none", "--userland-proxy=false",
-                "--add-runtime", "skiff=\(EnginePaths.skiff)", "--default-runtime", "skiff",
-            ], stdoutPath: dir + "/dockerd.log", stderrPath: dir + "/dockerd.log")
-        } catch {
-            Scratch.remove(dir)
-            throw error
-        }
+        let daemon = try Dockerd.start(dir: dir, ["--default-runtime", "skiff"])
         let world = SystemdDockerWorld(dir: dir, daemon: daemon)
         do {
-            let up = waitUntil(timeout: 60) {
-                daemon.poll() == nil && world.docker(["version", "--format", "{{.Server.Version}}"], timeout: 10).status == 0
-            }
-            guard up else {
-                let log = (try? String(contentsOfFile: dir + "/dockerd.log", encoding: .utf8)) ?? ""
-                throw EngineError("dockerd did not come up: \(log.suffix(3000))")
-            }
-            let image = try Scratch.buildImage(into: dir)
-            let load = world.docker(["load", "-i", image], timeout: 300)
-            guard load.status == 0 else { throw EngineError("docker load failed: \(load)") }
+            try Dockerd.ready(daemon, dir: dir, loadTimeout: 300) { world.docker($0, timeout: $1) }
         } catch {
             await world.stop()
             throw error
@@ -222,12 +202,7 @@ struct SystemdDockerWorld: EngineWorld {
     }
 
     func stop() async {
-        if daemon.poll() == nil {
-            let ids = docker(["ps", "-aq"], timeout: 30).lines.filter { !$0.isEmpty }
-            if !ids.isEmpty { _ = docker(["rm", "-f"] + ids, timeout: 120) }
-            _ = docker(["image", "rm", "-f", EngineImage.ref], timeout: 60)
-        }
-        daemon.stop(grace: 30)  // dockerd stops its managed containerd
+        Dockerd.stop(daemon, slow: true) { docker($0, timeout: $1) }
         Scratch.remove(dir)
     }
 
