@@ -409,11 +409,13 @@ extension Integration {
                 c["mounts"] = mounts
             }
             let d = Self.dir(id)
-            #expect(waitUntil(timeout: 30) { Self.file(d + "/sub", "cgroup.procs")?.isEmpty == false })
+            let pid = h.pid(id)
+            // The script ends by exec'ing sleep: once init is sleep, every write above was tried
+            // (waiting for the sub-cgroup to be populated alone raced the limits, CI 2026-12-07).
+            #expect(waitUntil(timeout: 30) { readFile("/proc/\(pid)/comm") == "sleep\n" })
             #expect(Self.file(d + "/sub", "pids.max") == "7")
             #expect(Self.file(d, "pids.max") == "30", "the namespace root's limits are the runtime's")
             #expect(Self.file(d, "cgroup.subtree_control")?.contains("pids") == true)
-            let pid = h.pid(id)
             #expect(readFile("/proc/\(pid)/cgroup") == Self.procCgroup(d + "/sub"))
             let ps = h.skiff("ps", "--format", "json", id)
             #expect((try? JSONSerialization.jsonObject(with: Data(ps.stdout.utf8))) as? [Int] == [pid], "\(ps)")
