@@ -45,6 +45,7 @@ import Glibc
         opts.manageCgroupsMode = .strict
         opts.external = ["net[4026531992]:extRootNetNS"]
         opts.orphanPtsMaster = true
+        opts.cgroupYard = "/w/.skiff-cgyard.abc"
         var req = CriuReq(type: .dump, opts: opts)
         req.notifySuccess = true
         let fields = try ProtoReader.fields(req.encode()[...])
@@ -62,6 +63,7 @@ import Glibc
         #expect(one(34)?.uint32 == 5)
         #expect(one(37)?.string == "net[4026531992]:extRootNetNS")
         #expect(one(50)?.bool == true)
+        #expect(one(60)?.string == "/w/.skiff-cgyard.abc")  // cgroup_yard
         let ext = try ProtoReader.fields(try #require(one(23)?.data))
         #expect(ext.map(\.number) == [1, 2] && ext[0].string == "/data" && ext[1].string == "/srv")
         let inherit = try ProtoReader.fields(try #require(one(27)?.data))

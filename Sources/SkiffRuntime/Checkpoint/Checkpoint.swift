@@ -166,6 +166,10 @@ extension Container {
                                            Array(JSONValue.array(external.map { .string($0) }).serialized().utf8), mode: 0o600)
             } catch { throw RuntimeError("\(descriptorsFilename): \(error)") }
         }
+        // criu's own cgroup yard would reset the host's cgroup2 options (CgroupYard.swift).
+        let yard = CriuCgroupYard.make(in: options.effectiveWorkPath)
+        defer { yard?.remove() }
+        request.opts?.cgroupYard = yard?.path
         var session = CriuSession(logPath: options.effectiveWorkPath + "/dump.log")
         let statusFd = options.statusFd
         let lazy = options.lazyPages

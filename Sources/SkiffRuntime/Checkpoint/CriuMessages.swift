@@ -99,6 +99,7 @@ public struct CriuOpts: Sendable, Equatable {
     public var statusFd: Int32?                        // 49
     public var orphanPtsMaster: Bool?                  // 50
     public var configFile: String?                     // 51
+    public var cgroupYard: String?                     // 60
 
     public init() {}
 
@@ -160,6 +161,7 @@ public struct CriuOpts: Sendable, Equatable {
         w.int32(49, statusFd)
         w.bool(50, orphanPtsMaster)
         w.string(51, configFile)
+        w.string(60, cgroupYard)
         return w
     }
 }
