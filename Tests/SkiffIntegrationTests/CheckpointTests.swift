@@ -54,6 +54,11 @@ extension Integration {
             #expect((next ?? 0) > last, "counter restarted: \(last) before, \(next ?? -1) after restore", sourceLocation: sourceLocation)
         }
 
+        static func isDirectory(_ path: String) -> Bool {
+            var st = stat()
+            return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        }
+
         func checkpoint(_ h: Harness, _ id: String, _ image: String, _ extra: [String] = []) -> RunResult {
             h.skiff(args: ["checkpoint", "--image-path", image] + extra + [id], timeout: 300)
         }
@@ -150,6 +155,42 @@ extension Integration {
             #expect(marker.stdout == "in-tmpfs\n", "\(marker)")
             let mounts = h.skiff("exec", id, "cat", "/proc/mounts")
             #expect(mounts.stdout.contains(" /scratch tmpfs ") && mounts.stdout.contains(" /host "), "\(mounts.stdout)")
+            #expect(h.skiff("delete", "-f", id).status == 0)
+            h.expectNothingLeft(id)
+        }
+
+        /// runc's checkpoint.bats "nested bind mounts": the mount point of a bind mount nested
+        /// in another bind mount lives in the outer one's source; when it is gone at restore,
+        /// restore makes it again there (runc's temporary bind mounts in
+        /// prepareCriuRestoreMounts) and leaves no temporary mount behind.
+        @Test(.enabled(if: criuWorks)) func nestedBindMountPointIsMadeAgainAtRestore() throws {
+            let h = try Harness()
+            let outer = h.path("outer")
+            let inner = h.path("inner")
+            for dir in [outer, inner] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            let bundle = try Self.counter(h, file: "/test/for/nested/count") { c in
+                c.bind(outer, at: "/test", options: ["rw", "bind"])
+                c.bind(inner, at: "/test/for/nested", options: ["rw", "bind"])
+            }
+            let file = inner + "/count"
+            let id = h.newID("nested")
+            let run = h.skiff("run", "-d", "-b", bundle.path, id)
+            #expect(run.status == 0, "\(run)")
+            Self.waitCount(file, atLeast: 2)
+            #expect(Self.isDirectory(outer + "/for/nested"), "create made the nested mount point in the outer source")
+            let image = h.path("image")
+            let c = checkpoint(h, id, image)
+            #expect(c.status == 0, "\(c)\n\(readFile(image + "/dump.log")?.suffix(2000) ?? "")")
+            let last = try #require(Self.count(file))
+            try FileManager.default.removeItem(atPath: outer + "/for")
+            let r = restore(h, id, bundle, image)
+            #expect(r.status == 0, "\(r)\n\(readFile(image + "/restore.log")?.suffix(2000) ?? "")")
+            #expect(h.status(id) == "running")
+            Self.expectContinues(file, from: last)
+            #expect(Self.isDirectory(outer + "/for/nested"), "restore did not make the mount point in the outer source")
+            #expect(mountPoints(under: bundle.rootfs + "/test").isEmpty, "temporary mounts left: \(mountPoints(under: bundle.rootfs + "/test"))")
+            let mounts = h.skiff("exec", id, "cat", "/proc/mounts")
+            #expect(mounts.stdout.contains(" /test ") && mounts.stdout.contains(" /test/for/nested "), "\(mounts)")
             #expect(h.skiff("delete", "-f", id).status == 0)
             h.expectNothingLeft(id)
         }

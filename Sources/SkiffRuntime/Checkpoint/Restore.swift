@@ -109,6 +109,10 @@ extension Container {
             }
             state.cgroupParents = missingParents.filter { FileSystem.isDirectory($0) }
 
+            // Mount points (made before the criu root below, so that the temporary bind mounts
+            // cannot show through it).
+            try prepareRestoreMountpoints(spec, rootfs: rootfs, bundle: realBundle)
+
             // criu wants the root to be a mount point whose parent is not overmounted.
             do {
                 try FileSystem.mkdir(criuRoot, mode: 0o755)
@@ -170,7 +174,6 @@ extension Container {
                 }
             }
 
-            try prepareRestoreMountpoints(spec, rootfs: rootfs)
             let cgroupNs = namespaces.has("cgroup")
             for m in spec.mounts ?? [] {
                 if isBind(m) {
@@ -323,31 +326,49 @@ extension Container {
     }
 
     /// runc's prepareCriuRestoreMounts: mount points that are not on a tmpfs of the container
-    /// (criu restores those with their content) are made in the rootfs.
-    static func prepareRestoreMountpoints(_ spec: Spec, rootfs: String) throws(RuntimeError) {
+    /// (criu restores those with their content) are made in the rootfs. Every bind mount is
+    /// bind-mounted at its destination for the time being (in configuration order, as create
+    /// mounts them), so that the mount points of binds nested in it are made in its source,
+    /// where criu looks for them; these temporary mounts are undone before returning.
+    static func prepareRestoreMountpoints(_ spec: Spec, rootfs: String, bundle: String) throws(RuntimeError) {
         let mounts = spec.mounts ?? []
         let tmpfs = mounts.filter { $0.type == "tmpfs" }.map(\.destination)
         let root: RootFS
-        do { root = try RootFS(path: rootfs) } catch { throw RuntimeError("config.json: root.path: \(error)") }
+        let realRootfs = (try? FileSystem.realPath(rootfs)) ?? rootfs
+        do { root = try RootFS(path: realRootfs) } catch { throw RuntimeError("config.json: root.path: \(error)") }
         defer { root.fd.close() }
+        var temporary: [String] = []
+        defer {
+            // Innermost first; each through a handle resolved inside the rootfs.
+            for dest in temporary.reversed() {
+                if let fd = try? root.open(dest, O_PATH) {
+                    try? Mounts.unmount("/proc/self/fd/\(fd.raw)", flags: Int32(MNT_DETACH))
+                    fd.close()
+                }
+            }
+        }
         for (i, m) in mounts.enumerated() {
             if tmpfs.contains(where: { m.destination.hasPrefix($0 + "/") }) { continue }
             if m.type == "cgroup" { continue }
-            do {
-                if isBind(m) {
-                    var st = stat()
-                    let source = m.source ?? ""
-                    if stat(source.hasPrefix("/") ? source : rootfs + "/../" + source, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR {
-                        let (dir, _) = RootFS.split(m.destination)
-                        try root.mkdirAll(dir).close()
-                        if (try? root.open(m.destination)) == nil { try root.createFile(m.destination).close() }
-                        continue
-                    }
-                }
-                try root.mkdirAll(m.destination).close()
-            } catch {
-                throw RuntimeError("config.json: mounts[\(i)].destination (\(m.destination)): \(error)")
+            let what = "config.json: mounts[\(i)].destination (\(m.destination))"
+            guard isBind(m) else {
+                do { try root.mkdirAll(m.destination).close() } catch { throw RuntimeError("\(what): \(error)") }
+                continue
             }
+            let rawSource = m.source ?? ""
+            let source = rawSource.hasPrefix("/") ? rawSource : cleanPath(bundle + "/" + rawSource)
+            var st = stat()
+            let point: FD
+            do {
+                point = stat(source, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR
+                    ? try root.createFile(m.destination) : try root.mkdirAll(m.destination)
+            } catch { throw RuntimeError("\(what): \(error)") }
+            defer { point.close() }
+            do { try root.verifyInside(point, m.destination) } catch { throw RuntimeError("\(what): \(error)") }
+            do { try Mounts.mount(source, "/proc/self/fd/\(point.raw)", "", UInt(MS_BIND | MS_REC), label: realRootfs + m.destination) } catch {
+                throw RuntimeError("\(what): temporary bind mount: \(error)")
+            }
+            temporary.append(m.destination)
         }
     }
 }
