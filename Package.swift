@@ -15,6 +15,8 @@ let lean: [SwiftSetting] = [
 // its --symbol-ordering-file also moves the sections of C code built without -ffunction-sections
 // (glibc: malloc, start-up, string functions), which gold's --section-ordering-file cannot name.
 let linkOrder = Context.packageDirectory + "/bench/link-order.txt"
+// Swift's local helpers without a symbol, which the order file cannot name, go together too.
+let linkScript = Context.packageDirectory + "/bench/link-order.ld"
 
 let package = Package(
     name: "skiff",
@@ -31,6 +33,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-use-ld=lld",
                                            "-Xlinker", "--symbol-ordering-file=" + linkOrder,
                                            "-Xlinker", "--no-warn-symbol-ordering",
+                                           "-Xlinker", "--script=" + linkScript,
                                            "-Xlinker", "--entry=sk_entry"])],
             // BuildInfo.commit: the git commit, for --version (Plugins/BuildInfo).
             plugins: ["BuildInfo"],

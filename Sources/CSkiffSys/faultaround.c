@@ -36,6 +36,8 @@
 #define SK_NR_CLOSE 3
 #define SK_NR_FCNTL 72
 #define SK_NR_DUP3 292
+#define SK_NR_MADVISE 28
+#define SK_MADV_DONTNEED 4
 #define SK_NR_USERFAULTFD 323
 #define SK_O_CLOEXEC 02000000
 #define SK_O_NONBLOCK 04000
@@ -120,6 +122,8 @@ __attribute__((no_stack_protector)) static int sk_register_image(void) {
 static int sk_image_fd = -1;
 /// Set by SKIFF_FAULT_AROUND=1: leave the image alone (also in children).
 static int sk_image_disabled = 0;
+/// sk_early_start tried to register the image (this is skiff's entry point).
+static int sk_image_tried = 0;
 
 /// Runs at the entry point with the initial stack: argc, argv..., NULL, envp..., NULL.
 __attribute__((used, no_stack_protector)) void sk_early_start(long *sp) {
@@ -136,7 +140,22 @@ __attribute__((used, no_stack_protector)) void sk_early_start(long *sp) {
             return;
         }
     }
+    sk_image_tried = 1;
     sk_image_fd = sk_register_image();
+}
+
+// Where the registration failed (Linux before 6.7: no UFFD_FEATURE_WP_ASYNC), every touch of
+// cold code maps a 64 KiB fault-around block, and create's peak RSS is mostly code: the
+// standard library's 1.6 MB of .text (one input section the link order cannot rearrange) is
+// touched in almost every block. sk_image_trim unmaps the read-only part of the image (the
+// pages stay in the page cache; nothing there is ever written) between phases of create, so
+// the code only the earlier phase ran (start-up, argument parsing, config decoding and
+// validation) no longer adds to the peak; the next phase faults back in what it uses.
+void sk_image_trim(void) {
+    if (!sk_image_tried || sk_image_fd >= 0) return;
+    uintptr_t start = (uintptr_t)__executable_start & ~(SK_PAGE - 1);
+    uintptr_t end = ((uintptr_t)etext + SK_PAGE - 1) & ~(SK_PAGE - 1);
+    sk_raw3(SK_NR_MADVISE, (long)start, (long)(end - start), SK_MADV_DONTNEED);
 }
 
 int sk_image_page_faults(void) {
@@ -172,6 +191,7 @@ __asm__(
 #else  // other architectures: the usual mapping; sk_entry only continues at _start.
 
 int sk_image_page_faults(void) { return -1; }
+void sk_image_trim(void) {}
 
 #if defined(__aarch64__)
 __asm__(

@@ -138,5 +138,8 @@ int sk_exec_via(int trampoline_fd, const char *path, char *const argv[], char *c
 // Returns the userfaultfd that keeps the registration (close-on-exec), or -1 when unavailable
 // or not started through sk_entry.
 int sk_image_page_faults(void);
+// Where that is unavailable (Linux before 6.7): unmaps the image's read-only part (code,
+// metadata), to be faulted in again by what runs next; keeps create's peak RSS down.
+void sk_image_trim(void);
 
 #endif

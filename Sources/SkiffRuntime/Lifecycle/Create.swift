@@ -48,6 +48,7 @@ extension Container {
     /// Builds the container and leaves init blocked before exec. On any failure nothing is
     /// left behind: no state dir, cgroup, mount or process.
     public static func create(id: String, options opts: CreateOptions, runtime: RuntimeOptions) throws(RuntimeError) -> Launched {
+        OwnImage.trim()  // before 6.7 only: start-up and argument parsing (see OwnImage)
         try ContainerID.validate(id)
         try PreservedFds.validate(opts.preserveFds)
         let bundle = FileSystem.absolute(opts.bundle)
@@ -136,6 +137,7 @@ extension Container {
             try PreservedFds.validate(opts.preserveFds)
             processPlan.env += ["LISTEN_FDS=\(listenFds)", "LISTEN_PID=1"]
         }
+        OwnImage.trim()  // and the config's decoding and validation
         try store.createDirectory(id)
         var cleanup = Cleanup(store: store, id: id)
         // No mount namespace but mount work: init binds the rootfs in the host's namespace.
