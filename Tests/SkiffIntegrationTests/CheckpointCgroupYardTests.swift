@@ -16,18 +16,26 @@ extension Integration.Checkpoint {
     /// the whole host (measured in the VM with runc 1.1.5 and with skiff before the fix:
     /// `rw,nsdelegate,memory_recursiveprot` became `rw` after the checkpoint), after which a
     /// container with a cgroup namespace can raise its own limits. skiff hands criu a yard
-    /// holding a bind of the host's mount instead (CgroupYard.swift), and removes it after.
+    /// holding a bind of the host's mount instead (CgroupYard.swift), in a helper's private
+    /// mount namespace: here the image (and work) directory is inside a directory the container
+    /// bind-mounts, where a yard mounted in the host's namespace would propagate into the
+    /// container and be dumped as its mount (restore then failed: "Can't stat mountpoint
+    /// …/.skiff-cgyard.…", runc's checkpoint.bats test 2).
     @Test(.enabled(if: criuWorks && Integration.CgroupV2.pureV2))
     func hostCgroup2OptionsSurviveCheckpointAndRestore() throws {
         let before = Self.hostCgroup2Options()
         try #require(before.contains("nsdelegate"), "precondition: the host's cgroup2 is mounted with nsdelegate (did an earlier test reset it?): \(before)")
         let h = try Harness()
-        let bundle = try Self.counter(h)
+        let shared = h.path("shared")
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        let bundle = try Self.counter(h) { c in
+            c.append("mounts", ["destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]])
+        }
         let file = bundle.rootfs + "/tmp/count"
         let id = h.newID("ckpt")
         #expect(h.skiff("run", "-d", "-b", bundle.path, id).status == 0)
         Self.waitCount(file, atLeast: 2)
-        let image = h.path("image")
+        let image = shared + "/image"
         let c = checkpoint(h, id, image)
         #expect(c.status == 0, "\(c)")
         #expect(Self.hostCgroup2Options() == before, "checkpoint changed the host's cgroup2 options")
@@ -36,11 +44,8 @@ extension Integration.Checkpoint {
         #expect(r.status == 0, "\(r)\n\(readFile(image + "/restore.log")?.suffix(2000) ?? "")")
         #expect(Self.hostCgroup2Options() == before, "restore changed the host's cgroup2 options")
         Self.expectContinues(file, from: last)
-        // The yards are gone: no directory in the image (the work directory), no mount.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: image)) ?? []
-        #expect(!entries.contains { $0.hasPrefix(".skiff-cgyard") }, "\(entries)")
-        #expect(!(readFile("/proc/self/mountinfo") ?? "").contains(".skiff-cgyard"))
         #expect(h.skiff("delete", "-f", id).status == 0)
+        // No yard helper is left (it would be a `skiff checkpoint|restore … <id>` process).
         h.expectNothingLeft(id)
     }
 }

@@ -13,44 +13,73 @@ import SkiffSystem
 /// VM: after `runc checkpoint` or `skiff checkpoint` of a container the host's /sys/fs/cgroup
 /// options went from `rw,nsdelegate,memory_recursiveprot` to `rw`.
 ///
-/// The yard is what criu would make itself (a private tmpfs holding the hierarchy in
-/// `unified`), except that `unified` is a bind of the host's cgroup2 mount rather than a
-/// new mount; criu then neither mounts nor unmounts anything there.
+/// The yard is what criu would make itself (a tmpfs holding the hierarchy in `unified`),
+/// except that `unified` is a bind of the host's cgroup2 mount rather than a new mount; criu
+/// then neither mounts nor unmounts anything there. It lives in a private mount namespace of
+/// a small helper process and criu reaches it through `/proc/<helper>/root`: a yard mounted in
+/// the host's namespace would propagate into containers that see the directory (a bind of the
+/// bundle holding the work directory, as in runc's checkpoint.bats), and criu would then dump
+/// it as one of the container's mounts. The helper exits when skiff closes its end of a pipe
+/// (or exits), and its namespace goes with it: nothing is left behind.
 struct CriuCgroupYard {
     let path: String
+    private let helper: pid_t
+    private let keepAlive: FD
 
-    /// A yard in `dir` (the criu work directory), or nil where criu's own is harmless or the
-    /// yard cannot be made (then criu makes its own, as with runc): not a pure cgroup v2 host,
-    /// or skiff not in the initial cgroup namespace (the kernel applies a new mount's options
-    /// only from there).
-    static func make(in dir: String, layout: CgroupLayout = .host()) -> CriuCgroupYard? {
-        guard layout.kind == .v2, let v2 = layout.hierarchies.first, RootfsBuilder.inInitialCgroupNamespace() else {
+    /// A yard, or nil where criu's own is harmless or the yard cannot be made (then criu makes
+    /// its own, as with runc): not a pure cgroup v2 host, or skiff not in the initial cgroup
+    /// and user namespaces (the kernel applies a new mount's options only from there).
+    static func make(layout: CgroupLayout = .host()) -> CriuCgroupYard? {
+        guard layout.kind == .v2, let v2 = layout.hierarchies.first,
+              IDMaps.isInitialUserNamespace(), RootfsBuilder.inInitialCgroupNamespace() else { return nil }
+        guard let ready = try? pipe() else { return nil }
+        guard let hold = try? pipe() else {
+            ready.read.close(); ready.write.close()
             return nil
         }
-        let base = (try? FileSystem.realPath(dir)) ?? dir
-        var template = Array((base + "/.skiff-cgyard.XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let start = buffer.baseAddress else { return false }
-            return mkdtemp(start) != nil
+        let source = v2.mountPoint
+        let pid = fork()
+        if pid == 0 {
+            ready.read.close()
+            hold.write.close()
+            _ = try? ProcessControl.prctl(PR_SET_PDEATHSIG, UInt(SIGKILL), what: "PR_SET_PDEATHSIG")
+            var ok: UInt8 = 0
+            if (try? ProcessControl.unshare(ProcessControl.newNS)) != nil,
+               (try? Mounts.mount("", "/", "", MountFlags.rec | MountFlags.private)) != nil,
+               let dir = ["/tmp", "/run", "/mnt"].first(where: { FileSystem.isDirectory($0) }),
+               (try? Mounts.mount("none", dir, "tmpfs", MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, "mode=700,size=64k")) != nil,
+               (try? FileSystem.mkdir(dir + "/unified", mode: 0o700)) != nil,
+               (try? Mounts.mount(source, dir + "/unified", "", MountFlags.bind)) != nil {
+                ok = dir == "/tmp" ? 1 : dir == "/run" ? 2 : 3
+            }
+            _ = withUnsafeBytes(of: ok) { Glibc.write(ready.write.raw, $0.baseAddress, 1) }
+            ready.write.close()
+            var byte: UInt8 = 0
+            _ = Glibc.read(hold.read.raw, &byte, 1)  // until skiff closes its end or exits
+            ProcessControl.exit(0)
         }
-        guard made else { return nil }
-        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let yard = CriuCgroupYard(path: path)
-        do {
-            try Mounts.mount("none", path, "tmpfs", MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, "mode=700,size=64k")
-            try Mounts.mount("", path, "", MountFlags.private)
-            try FileSystem.mkdir(path + "/unified", mode: 0o700)
-            try Mounts.mount(v2.mountPoint, path + "/unified", "", MountFlags.bind)
-        } catch {
+        ready.write.close()
+        hold.read.close()
+        if pid < 0 {
+            ready.read.close(); hold.write.close()
+            return nil
+        }
+        var ok: UInt8 = 0
+        let n = Glibc.read(ready.read.raw, &ok, 1)
+        ready.read.close()
+        let dir = ok == 1 ? "/tmp" : ok == 2 ? "/run" : "/mnt"
+        let yard = CriuCgroupYard(path: "/proc/\(pid)/root\(dir)", helper: pid, keepAlive: hold.write)
+        guard n == 1, ok != 0 else {
             yard.remove()
             return nil
         }
         return yard
     }
 
-    /// Unmounts the yard (the tmpfs and the bind below it) and removes its directory.
+    /// Ends the helper (and with it the yard's mount namespace) and reaps it.
     func remove() {
-        _ = umount2(path, Int32(MNT_DETACH))
-        _ = Glibc.rmdir(path)
+        keepAlive.close()
+        _ = kill(helper, SIGKILL)
+        _ = try? ProcessControl.wait(helper)
     }
 }

@@ -167,7 +167,7 @@ extension Container {
             } catch { throw RuntimeError("\(descriptorsFilename): \(error)") }
         }
         // criu's own cgroup yard would reset the host's cgroup2 options (CgroupYard.swift).
-        let yard = CriuCgroupYard.make(in: options.effectiveWorkPath)
+        let yard = CriuCgroupYard.make()
         defer { yard?.remove() }
         request.opts?.cgroupYard = yard?.path
         var session = CriuSession(logPath: options.effectiveWorkPath + "/dump.log")

@@ -211,7 +211,7 @@ extension Container {
             defer { consoleSocket?.close() }
 
             // criu's own cgroup yard would reset the host's cgroup2 options (CgroupYard.swift).
-            let yard = CriuCgroupYard.make(in: options.criu.effectiveWorkPath, layout: layout)
+            let yard = CriuCgroupYard.make(layout: layout)
             defer { yard?.remove() }
             opts.cgroupYard = yard?.path
             var session = CriuSession(stdio: [0, 1, 2], extraFds: extraFds, logPath: options.criu.effectiveWorkPath + "/restore.log")
