@@ -51,7 +51,7 @@ t_img=$(date +%s)
 
 step "root test targets in the VM (scripts/vm/test.sh)"
 rc=0
-filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2|CgroupV2Real)/|^SkiffIntegrationTests\.Integration/Checkpoint/counterGoesOnAfterCheckpointAndRestore\(|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/|^SkiffEngineTests\.(SystemdPodmanTests/lifecycle|CRIPodTests/pod)\(}"
+filter="${SKIFF_VM_FILTER:-^SkiffIntegrationTests\.Integration/(Resources|OOM|Lifecycle|SystemdCgroup|FrozenCgroup|CgroupV2|CgroupV2Real)/|^SkiffIntegrationTests\.Integration/Checkpoint/(counterGoesOnAfterCheckpointAndRestore|hostCgroup2OptionsSurviveCheckpointAndRestore|nestedBindMountPointIsMadeAgainAtRestore)\(|^SkiffRuntimeTests\.(CgroupHostTests|V2DevicesHostTests)/|^SkiffEngineTests\.(SystemdPodmanTests/lifecycle|CRIPodTests/pod)\(}"
 "$here/test.sh" --timeout "${SKIFF_VM_TIMEOUT:-1800}" "$filter" || rc=$?
 t_v2=$(date +%s)
 
