@@ -29,7 +29,7 @@ extension Integration.Checkpoint {
         let shared = h.path("shared")
         try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
         let bundle = try Self.counter(h) { c in
-            c.append("mounts", ["destination": "/shared", "type": "bind", "source": shared, "options": ["rbind", "rw"]])
+            c.bind(shared, at: "/shared", options: ["rbind", "rw"])
         }
         let file = bundle.rootfs + "/tmp/count"
         let id = h.newID("ckpt")

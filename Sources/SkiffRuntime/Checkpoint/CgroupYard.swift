@@ -32,6 +32,9 @@ struct CriuCgroupYard {
     static func make(layout: CgroupLayout = .host()) -> CriuCgroupYard? {
         guard layout.kind == .v2, let v2 = layout.hierarchies.first,
               IDMaps.isInitialUserNamespace(), RootfsBuilder.inInitialCgroupNamespace() else { return nil }
+        // Any directory serves as the mount point: the tmpfs covers it in the helper's copy of
+        // the mount table only.
+        guard let dir = ["/tmp", "/run", "/mnt"].first(where: { FileSystem.isDirectory($0) }) else { return nil }
         guard let ready = try? pipe() else { return nil }
         guard let hold = try? pipe() else {
             ready.read.close(); ready.write.close()
@@ -46,11 +49,10 @@ struct CriuCgroupYard {
             var ok: UInt8 = 0
             if (try? ProcessControl.unshare(ProcessControl.newNS)) != nil,
                (try? Mounts.mount("", "/", "", MountFlags.rec | MountFlags.private)) != nil,
-               let dir = ["/tmp", "/run", "/mnt"].first(where: { FileSystem.isDirectory($0) }),
                (try? Mounts.mount("none", dir, "tmpfs", MountFlags.nosuid | MountFlags.nodev | MountFlags.noexec, "mode=700,size=64k")) != nil,
                (try? FileSystem.mkdir(dir + "/unified", mode: 0o700)) != nil,
                (try? Mounts.mount(source, dir + "/unified", "", MountFlags.bind)) != nil {
-                ok = dir == "/tmp" ? 1 : dir == "/run" ? 2 : 3
+                ok = 1
             }
             _ = withUnsafeBytes(of: ok) { Glibc.write(ready.write.raw, $0.baseAddress, 1) }
             ready.write.close()
@@ -67,9 +69,8 @@ struct CriuCgroupYard {
         var ok: UInt8 = 0
         let n = Glibc.read(ready.read.raw, &ok, 1)
         ready.read.close()
-        let dir = ok == 1 ? "/tmp" : ok == 2 ? "/run" : "/mnt"
         let yard = CriuCgroupYard(path: "/proc/\(pid)/root\(dir)", helper: pid, keepAlive: hold.write)
-        guard n == 1, ok != 0 else {
+        guard n == 1, ok == 1 else {
             yard.remove()
             return nil
         }

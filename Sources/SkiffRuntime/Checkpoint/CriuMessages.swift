@@ -127,35 +127,15 @@ public struct CriuOpts: Sendable, Equatable {
         w.bool(15, trackMem)
         w.bool(16, autoDedup)
         w.int32(17, workDirFd)
-        for m in extMnt {
-            var e = ProtoWriter()
-            e.string(1, m.key)
-            e.string(2, m.value)
-            w.message(23, e)
-        }
+        w.messages(23, extMnt) { e, m in e.string(1, m.key); e.string(2, m.value) }
         w.bool(24, manageCgroups)
-        for c in cgRoot {
-            var e = ProtoWriter()
-            e.string(1, c.controller)
-            e.string(2, c.path)
-            w.message(25, e)
-        }
+        w.messages(25, cgRoot) { e, c in e.string(1, c.controller); e.string(2, c.path) }
         w.bool(26, rstSibling)
-        for f in inheritFd {
-            var e = ProtoWriter()
-            e.string(1, f.key)
-            e.int32(2, f.fd)
-            w.message(27, e)
-        }
+        w.messages(27, inheritFd) { e, f in e.string(1, f.key); e.int32(2, f.fd) }
         w.uint32(34, manageCgroupsMode?.rawValue)
         for x in external { w.string(37, x) }
         w.uint32(38, emptyNs)
-        for j in joinNs {
-            var e = ProtoWriter()
-            e.string(1, j.ns)
-            e.string(2, j.nsFile)
-            w.message(39, e)
-        }
+        w.messages(39, joinNs) { e, j in e.string(1, j.ns); e.string(2, j.nsFile) }
         w.string(44, freezeCgroup)
         w.bool(48, lazyPages)
         w.int32(49, statusFd)

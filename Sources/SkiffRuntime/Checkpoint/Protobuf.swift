@@ -55,6 +55,15 @@ public struct ProtoWriter: Sendable {
 
     public mutating func message(_ field: Int, _ value: ProtoWriter?) { bytes(field, value?.bytes) }
 
+    /// A repeated embedded message: one `field` per item, each written by `encode`.
+    public mutating func messages<T>(_ field: Int, _ items: [T], _ encode: (inout ProtoWriter, T) -> Void) {
+        for item in items {
+            var e = ProtoWriter()
+            encode(&e, item)
+            message(field, e)
+        }
+    }
+
     public mutating func fixed32(_ field: Int, _ value: UInt32?) {
         guard let value else { return }
         key(field, .fixed32)

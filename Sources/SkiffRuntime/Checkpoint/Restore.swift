@@ -177,9 +177,8 @@ extension Container {
             let cgroupNs = namespaces.has("cgroup")
             for m in spec.mounts ?? [] {
                 if isBind(m) {
-                    let source = m.source ?? ""
                     opts.extMnt.append(CriuKeyValue(resolvedDestination(m.destination, rootfs: rootfs),
-                                                    source.hasPrefix("/") ? source : cleanPath(realBundle + "/" + source)))
+                                                    bindSource(m, bundle: realBundle)))
                 } else if m.type == "cgroup" && layout.kind != .v2 && !cgroupNs {
                     for (sub, hierarchy) in zip(cgroupV1Mounts(m.destination), layout.hierarchies.filter({ !$0.isV2 })) {
                         let dir = cgroupPaths.first { $0.hasPrefix(hierarchy.mountPoint + "/") } ?? hierarchy.mountPoint
@@ -325,6 +324,12 @@ extension Container {
         return roots
     }
 
+    /// A bind mount's source as create mounts it: relative sources are relative to the bundle.
+    static func bindSource(_ m: Mount, bundle: String) -> String {
+        let source = m.source ?? ""
+        return source.hasPrefix("/") ? source : cleanPath(bundle + "/" + source)
+    }
+
     /// runc's prepareCriuRestoreMounts: mount points that are not on a tmpfs of the container
     /// (criu restores those with their content) are made in the rootfs. Every bind mount is
     /// bind-mounted at its destination for the time being (in configuration order, as create
@@ -355,8 +360,7 @@ extension Container {
                 do { try root.mkdirAll(m.destination).close() } catch { throw RuntimeError("\(what): \(error)") }
                 continue
             }
-            let rawSource = m.source ?? ""
-            let source = rawSource.hasPrefix("/") ? rawSource : cleanPath(bundle + "/" + rawSource)
+            let source = bindSource(m, bundle: bundle)
             var st = stat()
             let point: FD
             do {
